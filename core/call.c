@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/* call.c - one request's trip through a stack (the gs_call API). */
+#include "internal.h"
+#include <stdio.h>
+#include <string.h>
+
+gs_call *gs_call_new(const gs_stack *st)
+{
+	gs_call *c = gs_calloc(1, sizeof *c);
+	unsigned char id[8];
+
+	if (!c)
+		return NULL;
+	c->st = st;
+	gs__doc_init(&c->req);
+	gs__doc_init(&c->resp);
+	c->fail_filter = -1;
+	c->upstream_status = -1;
+	c->reports = gs_calloc(st->nfilters + 1, sizeof *c->reports);
+	c->pdata = gs_calloc(st->nfilters + 1, sizeof *c->pdata);
+	if (!c->reports || !c->pdata) {
+		gs_free(c->reports);
+		gs_free(c->pdata);
+		gs_free(c);
+		return NULL;
+	}
+	for (size_t i = 0; i < st->nfilters; i++) {
+		c->reports[i].name = st->filters[i].name;
+		c->reports[i].module = st->filters[i].plugin->name;
+		c->reports[i].count_unit = st->filters[i].plugin->count_unit
+			? st->filters[i].plugin->count_unit : "matches";
+	}
+	if (gs_random(id, sizeof id) < 0)
+		memset(id, 0, sizeof id);
+	for (int i = 0; i < 8; i++)
+		snprintf(c->call_id + 2 * i, 3, "%02x", id[i]);
+	return c;
+}
+
+static long chars(const struct gs__doc *d)
+{
+	long n = 0;
+
+	for (size_t m = 0; m < d->n; m++)
+		for (size_t p = 0; p < d->msgs[m].nparts; p++)
+			n += (long)gs_utf8_count(d->msgs[m].parts[p].s,
+						 d->msgs[m].parts[p].len);
+	return n;
+}
+
+void gs_call_finish(gs_call *c)
+{
+	const gs_stack *st = c->st;
+	gs_call_info info;
+	struct timespec now;
+
+	if (c->finished || !c->phases_run)
+		return;
+	c->finished = 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	memset(&info, 0, sizeof info);
+	info.size = sizeof info;
+	info.stack = st->name;
+	info.call_id = c->call_id;
+	info.model = c->req.model;
+	info.outcome = c->outcome;
+	info.rejected_by = c->fail_filter >= 0
+		? st->filters[c->fail_filter].name : NULL;
+	info.reason = c->reason;
+	info.messages = c->req.set ? (long)c->req.n : -1;
+	info.input_chars = c->req.set ? chars(&c->req) : -1;
+	info.output_chars = c->resp.set ? chars(&c->resp) : -1;
+	info.prompt_tokens = c->resp.usage[0];
+	info.completion_tokens = c->resp.usage[1];
+	info.total_tokens = c->resp.usage[2];
+	info.finish_reason = c->resp.finish_reason;
+	info.latency_ms = (double)(now.tv_sec - c->t0.tv_sec) * 1e3 +
+			  (double)(now.tv_nsec - c->t0.tv_nsec) / 1e6;
+	info.upstream_status = c->upstream_status;
+	info.key_fingerprint = c->key_fingerprint;
+	info.nfilters = st->nfilters;
+	info.filters = c->reports;
+	for (size_t i = 0; i < st->nfilters; i++) {
+		const struct gs__filter *f = &st->filters[i];
+		gs_ctx ctx = { .call = c, .fi = i, .f = f, .phase = 0 };
+
+		if (f->plugin->finish)
+			f->plugin->finish(f->instance, &ctx, &info);
+		gs_free(ctx.reason);
+	}
+}
+
+void gs_call_free(gs_call *c)
+{
+	if (!c)
+		return;
+	gs_call_finish(c);
+	for (size_t i = 0; i < c->st->nfilters; i++)
+		if (c->pdata[i].free_fn && c->pdata[i].data)
+			c->pdata[i].free_fn(c->pdata[i].data);
+	gs__doc_clear(&c->req);
+	gs__doc_clear(&c->resp);
+	if (c->md)
+		gs__md_free(c->md);
+	gs_free(c->view);
+	gs_free(c->reason);
+	gs_free(c->key_fingerprint);
+	gs_free(c->reports);
+	gs_free(c->pdata);
+	gs_free(c);
+}
+
+int gs_call_set_request_json(gs_call *c, const char *json, size_t len,
+			     size_t max_bytes, char **errmsg)
+{
+	int rc;
+
+	if (errmsg)
+		*errmsg = NULL;
+	if (c->phases_run)
+		return gs__err(errmsg, GS_ESTATE, "the request cannot change "
+			       "after a phase ran");
+	gs__doc_clear(&c->req);
+	rc = gs__parse_request(&c->req, json, len, max_bytes, errmsg);
+	if (rc < 0)
+		gs__doc_clear(&c->req);
+	return rc;
+}
+
+int gs_call_set_model(gs_call *c, const char *model)
+{
+	char *m = gs_strndup(model, strlen(model));
+
+	if (!m)
+		return GS_ENOMEM;
+	gs_free(c->req.model);
+	c->req.model = m;
+	return GS_OK;
+}
+
+int gs_call_add_message(gs_call *c, const char *role, const char *text,
+			size_t len, char **errmsg)
+{
+	unsigned bit = gs__role_bit(role);
+	struct gs__msg *m;
+
+	if (errmsg)
+		*errmsg = NULL;
+	if (c->phases_run || c->req.root)
+		return gs__err(errmsg, GS_ESTATE, "messages can be added only "
+			       "before a phase runs and to a request not "
+			       "set from JSON");
+	if (!bit)
+		return gs__err(errmsg, GS_EINVAL, "'%s' is not a role", role);
+	if (gs__check_text(text, len, "message", errmsg) < 0)
+		return GS_EINPUT;
+	m = gs__doc_add(&c->req, bit, role);
+	if (!m)
+		return gs__err(errmsg, GS_ENOMEM, "out of memory");
+	m->kind = GS__CONTENT_STRING;
+	if (gs__msg_add_text(m, text, len, NULL) < 0)
+		return gs__err(errmsg, GS_ENOMEM, "out of memory");
+	c->req.set = 1;
+	return GS_OK;
+}
+
+int gs_call_set_response_json(gs_call *c, const char *json, size_t len,
+			      size_t max_bytes, char **errmsg)
+{
+	int rc;
+
+	if (errmsg)
+		*errmsg = NULL;
+	if (c->phases_run & GS_PHASE_RESPONSE)
+		return gs__err(errmsg, GS_ESTATE, "the response phase already "
+			       "ran");
+	gs__doc_clear(&c->resp);
+	rc = gs__parse_response(&c->resp, json, len, max_bytes, errmsg);
+	if (rc < 0)
+		gs__doc_clear(&c->resp);
+	return rc;
+}
+
+int gs_call_set_answer(gs_call *c, const char *text, size_t len,
+		       char **errmsg)
+{
+	struct gs__msg *m;
+
+	if (errmsg)
+		*errmsg = NULL;
+	if (c->phases_run & GS_PHASE_RESPONSE)
+		return gs__err(errmsg, GS_ESTATE, "the response phase already "
+			       "ran");
+	if (gs__check_text(text, len, "answer", errmsg) < 0)
+		return GS_EINPUT;
+	gs__doc_clear(&c->resp);
+	m = gs__doc_add(&c->resp, GS__ROLE_ASSISTANT, "assistant");
+	if (!m)
+		return gs__err(errmsg, GS_ENOMEM, "out of memory");
+	m->kind = GS__CONTENT_STRING;
+	if (gs__msg_add_text(m, text, len, NULL) < 0)
+		return gs__err(errmsg, GS_ENOMEM, "out of memory");
+	c->resp.set = 1;
+	return GS_OK;
+}
+
+int gs_call_run(gs_call *c, gs_phase phase)
+{
+	struct gs__doc *d;
+
+	if (phase != GS_PHASE_REQUEST && phase != GS_PHASE_RESPONSE)
+		return GS_EINVAL;
+	if (c->phases_run & phase)
+		return GS_ESTATE;
+	d = phase == GS_PHASE_REQUEST ? &c->req : &c->resp;
+	if (!d->set)
+		return GS_ESTATE;
+	if (!c->phases_run)
+		clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	c->phases_run |= phase;
+	/* A request that was turned away stays turned away. */
+	if (c->outcome == GS_OUTCOME_REJECTED || c->outcome == GS_OUTCOME_ERROR)
+		return c->outcome;
+	return gs__run_phase(c, phase);
+}
+
+gs_outcome gs_call_outcome(const gs_call *c) { return c->outcome; }
+
+const char *gs_call_rejected_by(const gs_call *c)
+{
+	return c->fail_filter >= 0 ? c->st->filters[c->fail_filter].name
+				   : NULL;
+}
+
+const char *gs_call_reason(const gs_call *c) { return c->reason; }
+
+size_t gs_call_reports(const gs_call *c, const gs_filter_report **out)
+{
+	*out = c->reports;
+	return c->st->nfilters;
+}
+
+static const struct gs__doc *cdoc(const gs_call *c, gs_phase p)
+{
+	return p == GS_PHASE_RESPONSE ? &c->resp : &c->req;
+}
+
+size_t gs_call_text_count(const gs_call *c, gs_phase phase)
+{
+	const struct gs__doc *d = cdoc(c, phase);
+	size_t n = 0;
+
+	for (size_t m = 0; m < d->n; m++)
+		n += d->msgs[m].nparts;
+	return n;
+}
+
+const char *gs_call_text(const gs_call *c, gs_phase phase, size_t i,
+			 size_t *len)
+{
+	const struct gs__doc *d = cdoc(c, phase);
+
+	for (size_t m = 0; m < d->n; m++) {
+		if (i < d->msgs[m].nparts) {
+			if (len)
+				*len = d->msgs[m].parts[i].len;
+			return d->msgs[m].parts[i].s;
+		}
+		i -= d->msgs[m].nparts;
+	}
+	if (len)
+		*len = 0;
+	return NULL;
+}
+
+const char *gs_call_text_role(const gs_call *c, gs_phase phase, size_t i)
+{
+	const struct gs__doc *d = cdoc(c, phase);
+
+	for (size_t m = 0; m < d->n; m++) {
+		if (i < d->msgs[m].nparts)
+			return d->msgs[m].role_name;
+		i -= d->msgs[m].nparts;
+	}
+	return NULL;
+}
+
+char *gs_call_request_json(const gs_call *c)
+{
+	return c->req.set ? gs__emit_request((struct gs__doc *)&c->req) : NULL;
+}
+
+char *gs_call_response_json(const gs_call *c)
+{
+	return c->resp.set ? gs__emit_response((struct gs__doc *)&c->resp)
+			   : NULL;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c - the guardstack command: option parsing and dispatch. */
+#include "config.h"
+#include "cli.h"
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+"Usage: guardstack COMMAND [OPTIONS]\n"
+"\n"
+"Runs LLM requests and answers through a stack of filter plugins.\n"
+"\n"
+"Commands:\n"
+"  check  -s STACK          load and validate a stack, print it resolved\n"
+"  filter -s STACK [-p PHASE] [--json | --jsonl]\n"
+"                           filter stdin through one phase of the stack\n"
+"\n"
+"Options:\n"
+"  -s, --stack STACK   application stack: NAME reads CONFDIR/NAME.ini\n"
+"                      (default.ini when missing); a value with '/' is a\n"
+"                      path (default: default)\n"
+"  -p, --phase PHASE   request (default) or response\n"
+"      --json          stdin is a whole chat-completions request (or\n"
+"                      response) JSON; stdout the filtered JSON\n"
+"      --jsonl         each stdin line is {\"text\": \"...\"}; each stdout\n"
+"                      line {\"text\",\"verdict\",\"reason\",\"filters\"}\n"
+"      --max-bytes N   largest input (or --jsonl line) accepted\n"
+"                      (default 67108864)\n"
+"  -v, --verbose       report each filter's verdict and count on stderr\n"
+"  -h, --help          this help\n"
+"  -V, --version       version and plugin ABI\n"
+"\n"
+"Exit status: 0 passed (possibly modified), 1 rejected, 2 usage or\n"
+"configuration error, 3 runtime error (a filter failed; nothing passed),\n"
+"4 malformed input (JSON, UTF-8, NUL byte, size).  With --jsonl, 0 once\n"
+"every line is answered.\n"
+"\n"
+"Environment: GUARDSTACK_CONFDIR (default %s) and\n"
+"GUARDSTACK_PLUGIN_PATH (default %s), both ignored when setuid.\n"
+"See guardstack(1), guardstack.ini(5), guardstack-plugin(3).\n",
+		GS_CONFDIR, GS_PLUGINDIR);
+}
+
+int cli_load(const struct cli_opts *o, gs_stack **st)
+{
+	char *err = NULL;
+	int rc = gs_stack_load(st, o->stack, 0, &err);
+
+	if (rc < 0) {
+		cli_err("%s", err ? err : gs_strerror(rc));
+		gs_free(err);
+		return rc == GS_ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "stack", required_argument, NULL, 's' },
+		{ "phase", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "jsonl", no_argument, NULL, 'L' },
+		{ "max-bytes", required_argument, NULL, 'M' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli_opts o = { .stack = "default", .phase = GS_PHASE_REQUEST,
+			      .max_bytes = GS_MAX_BODY_DEFAULT };
+	const char *cmd = NULL;
+	int c;
+
+	/* Options may come before or after the command. */
+	while ((c = getopt_long(argc, argv, "s:p:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o.stack = optarg;
+			break;
+		case 'p':
+			if (!strcmp(optarg, "request"))
+				o.phase = GS_PHASE_REQUEST;
+			else if (!strcmp(optarg, "response"))
+				o.phase = GS_PHASE_RESPONSE;
+			else {
+				cli_err("-p %s: expected request or response",
+					optarg);
+				return EXIT_CONFIG;
+			}
+			break;
+		case 'J':
+			o.json = 1;
+			break;
+		case 'L':
+			o.jsonl = 1;
+			break;
+		case 'M': {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || v == 0 || v > (1ull << 32)) {
+				cli_err("--max-bytes %s: expected 1 to "
+					"4294967296", optarg);
+				return EXIT_CONFIG;
+			}
+			o.max_bytes = (size_t)v;
+			break;
+		}
+		case 'v':
+			o.verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("guardstack %s (plugin ABI %d.%d)\n",
+			       gs_version(), GS_PLUGIN_ABI_MAJOR,
+			       GS_PLUGIN_ABI_MINOR);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'guardstack --help'.\n");
+			return EXIT_CONFIG;
+		}
+	}
+	if (optind < argc)
+		cmd = argv[optind++];
+	if (!cmd) {
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+	if (optind < argc) {
+		cli_err("%s: unexpected argument '%s'", cmd, argv[optind]);
+		return EXIT_CONFIG;
+	}
+	if (o.json && o.jsonl) {
+		cli_err("--json and --jsonl exclude each other");
+		return EXIT_CONFIG;
+	}
+	if (!strcmp(cmd, "check"))
+		return cmd_check(&o);
+	if (!strcmp(cmd, "filter"))
+		return cmd_filter(&o);
+	cli_err("unknown command '%s' (check, filter); see --help", cmd);
+	return EXIT_CONFIG;
+}

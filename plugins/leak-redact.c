@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * leak-redact - keeps the system prompt out of the answer.
+ *
+ * Three checks on the answer, in this order:
+ *  - canary: with `canary = yes` the request phase adds a random token to
+ *    the system prompt; an answer that contains it is rejected whatever
+ *    `action` says, since the token appears only if the prompt leaked.
+ *  - echo: any run of `min_words` consecutive words of the request's own
+ *    system prompt (compared case-, punctuation- and space-blind).  The
+ *    prompt's word shingles are hashed into a table once per call, so the
+ *    answer is scanned in one pass instead of searched for every phrase.
+ *  - pattern: a regular expression, by default "(?i)system prompt:.*".
+ * Echoes and pattern matches are redacted or rejected as `action` says.
+ */
+#include <guardstack/plugin.h>
+
+#include <stdint.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#define LR_CANARY_BYTES 16
+#define LR_CANARY_PREFIX "gs-canary-"
+
+enum { LR_REDACT = 0, LR_REJECT };
+static const char *const lr_actions[] = { "redact", "reject", NULL };
+
+struct lr {
+	gs_rx *rx;          /* leak pattern, or NULL */
+	char *replacement;
+	size_t min_words;
+	int action;
+	int canary;
+	uint64_t seed;      /* keys the word hash, so collisions cannot be
+			     * planned from outside */
+};
+
+/* One word of a text, and where its normalised form is kept. */
+struct lr_word {
+	size_t start, end;  /* byte span in the source text */
+	size_t noff, nlen;  /* normalised bytes in lr_words.norm */
+	uint64_t h;
+};
+
+struct lr_words {
+	struct lr_word *w;
+	size_t n, cap;
+	gs_buf norm;
+};
+
+/* ---- words ------------------------------------------------------------ */
+
+/* Letters, marks and digits make words; everything else separates them,
+ * so "System-Prompt," and "system prompt" compare equal. */
+static int lr_word_char(utf8proc_int32_t c)
+{
+	if (c < 0x80)
+		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		       (c >= '0' && c <= '9');
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+	case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
+	case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
+	case UTF8PROC_CATEGORY_NO:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static uint64_t lr_mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static uint64_t lr_hash(uint64_t seed, const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ seed;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return lr_mix(h);
+}
+
+static void lr_words_free(struct lr_words *ws)
+{
+	gs_free(ws->w);
+	gs_buf_free(&ws->norm);
+	memset(ws, 0, sizeof(*ws));
+}
+
+static int lr_push(const struct lr *lr, struct lr_words *ws,
+		   struct lr_word *cur, size_t end)
+{
+	if (ws->n == ws->cap) {
+		size_t cap = ws->cap ? 2 * ws->cap : 64;
+		struct lr_word *w = gs_realloc(ws->w, cap * sizeof(*w));
+
+		if (!w)
+			return GS_ENOMEM;
+		ws->w = w;
+		ws->cap = cap;
+	}
+	cur->end = end;
+	cur->nlen = ws->norm.len - cur->noff;
+	cur->h = lr_hash(lr->seed, ws->norm.data + cur->noff, cur->nlen);
+	ws->w[ws->n++] = *cur;
+	return GS_OK;
+}
+
+/* Appends the words of s (valid UTF-8) to ws, lower-cased. */
+static int lr_tokenize(const struct lr *lr, const char *s, size_t len,
+		       struct lr_words *ws)
+{
+	struct lr_word cur = { 0, 0, 0, 0, 0 };
+	int in = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		utf8proc_int32_t c;
+		utf8proc_uint8_t enc[4];
+		utf8proc_ssize_t k;
+
+		if ((unsigned char)s[i] < 0x80) {
+			c = (unsigned char)s[i];
+			k = 1;
+		} else {
+			k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+					     (utf8proc_ssize_t)(len - i), &c);
+			if (k <= 0) { /* cannot happen: texts are checked */
+				k = 1;
+				c = ' ';
+			}
+		}
+		if (lr_word_char(c)) {
+			if (!in) {
+				cur.start = i;
+				cur.noff = ws->norm.len;
+				in = 1;
+			}
+			if (c < 0x80) {
+				if (c >= 'A' && c <= 'Z')
+					c += 'a' - 'A';
+				if (gs_buf_putc(&ws->norm, (char)c) < 0)
+					return GS_ENOMEM;
+			} else {
+				utf8proc_ssize_t e = utf8proc_encode_char(
+					utf8proc_tolower(c), enc);
+				if (gs_buf_append(&ws->norm, (char *)enc,
+						  (size_t)e) < 0)
+					return GS_ENOMEM;
+			}
+		} else if (in) {
+			in = 0;
+			if (lr_push(lr, ws, &cur, i) < 0)
+				return GS_ENOMEM;
+		}
+		i += (size_t)k;
+	}
+	if (in && lr_push(lr, ws, &cur, len) < 0)
+		return GS_ENOMEM;
+	return GS_OK;
+}
+
+static int lr_same_word(const struct lr_words *a, size_t i,
+			const struct lr_words *b, size_t j)
+{
+	const struct lr_word *x = &a->w[i], *y = &b->w[j];
+
+	return x->h == y->h && x->nlen == y->nlen &&
+	       !memcmp(a->norm.data + x->noff, b->norm.data + y->noff,
+		       x->nlen);
+}
+
+/* ---- the system prompt's shingles -------------------------------------- */
+
+/* Open-addressing table from shingle hash to the first word of one
+ * shingle with that hash.  pos is stored plus one: 0 marks a free slot. */
+struct lr_prompt {
+	struct lr_words words;
+	uint64_t *key;
+	size_t *pos;
+	size_t mask;
+	uint64_t base, top; /* rolling hash: base, base^(N-1) */
+};
+
+static void lr_prompt_free(struct lr_prompt *p)
+{
+	lr_words_free(&p->words);
+	gs_free(p->key);
+	gs_free(p->pos);
+}
+
+static void lr_table_put(struct lr_prompt *p, uint64_t key, size_t pos)
+{
+	size_t i = (size_t)key & p->mask;
+
+	while (p->pos[i]) {
+		if (p->key[i] == key)
+			return; /* same shingle seen before: keep the first */
+		i = (i + 1) & p->mask;
+	}
+	p->key[i] = key;
+	p->pos[i] = pos + 1;
+}
+
+static size_t lr_table_get(const struct lr_prompt *p, uint64_t key)
+{
+	size_t i = (size_t)key & p->mask;
+
+	while (p->pos[i]) {
+		if (p->key[i] == key)
+			return p->pos[i];
+		i = (i + 1) & p->mask;
+	}
+	return 0;
+}
+
+/* Reads the request's system and developer messages (gs_msg_* still show
+ * the request in the response phase) and hashes every run of N words that
+ * lies inside one message.  Leaves p->mask 0 when there is none. */
+static int lr_prompt_build(const struct lr *lr, gs_ctx *ctx,
+			   struct lr_prompt *p)
+{
+	size_t N = lr->min_words, nseg = 0, cap = 0, slots = 16;
+	size_t *seg = NULL; /* first word of each message, then the end */
+
+	memset(p, 0, sizeof(*p));
+	p->base = lr_mix(lr->seed ^ 0x9e3779b97f4a7c15ull) | 1;
+	p->top = 1;
+	for (size_t k = 1; k < N; k++)
+		p->top *= p->base;
+
+	for (size_t m = 0; m < gs_msg_count(ctx); m++) {
+		const char *role = gs_msg_role(ctx, m), *s;
+		size_t len;
+
+		if (!role || (strcmp(role, "system") &&
+			      strcmp(role, "developer")))
+			continue;
+		s = gs_msg_text(ctx, m, &len);
+		if (!s)
+			continue;
+		if (nseg + 2 > cap) {
+			size_t *t;
+
+			cap = cap ? 2 * cap : 8;
+			t = gs_realloc(seg, cap * sizeof(*t));
+			if (!t)
+				goto nomem;
+			seg = t;
+		}
+		seg[nseg++] = p->words.n;
+		if (lr_tokenize(lr, s, len, &p->words) < 0)
+			goto nomem;
+	}
+	if (p->words.n < N)
+		goto done;
+	seg[nseg] = p->words.n;
+
+	while (slots < 2 * p->words.n)
+		slots *= 2;
+	p->key = gs_alloc(slots * sizeof(*p->key));
+	p->pos = gs_calloc(slots, sizeof(*p->pos));
+	if (!p->key || !p->pos)
+		goto nomem;
+	p->mask = slots - 1;
+	for (size_t g = 0; g < nseg; g++) {
+		size_t a = seg[g], b = seg[g + 1];
+		uint64_t h = 0;
+
+		if (b - a < N)
+			continue;
+		for (size_t k = a; k < a + N; k++)
+			h = h * p->base + p->words.w[k].h;
+		lr_table_put(p, h, a);
+		for (size_t j = a + 1; j + N <= b; j++) {
+			h = (h - p->words.w[j - 1].h * p->top) * p->base +
+			    p->words.w[j + N - 1].h;
+			lr_table_put(p, h, j);
+		}
+	}
+done:
+	gs_free(seg);
+	return GS_OK;
+nomem:
+	gs_free(seg);
+	lr_prompt_free(p);
+	memset(p, 0, sizeof(*p));
+	return GS_ENOMEM;
+}
+
+struct lr_spans {
+	gs_span *v;
+	size_t n, cap;
+};
+
+static int lr_span_push(struct lr_spans *sp, size_t start, size_t end)
+{
+	if (sp->n == sp->cap) {
+		size_t cap = sp->cap ? 2 * sp->cap : 4;
+		gs_span *v = gs_realloc(sp->v, cap * sizeof(*v));
+
+		if (!v)
+			return GS_ENOMEM;
+		sp->v = v;
+		sp->cap = cap;
+	}
+	sp->v[sp->n].start = start;
+	sp->v[sp->n].end = end;
+	sp->n++;
+	return GS_OK;
+}
+
+/* Finds the runs of the answer's words that repeat the prompt and appends
+ * their byte spans to sp, merged: overlapping or touching shingles make
+ * one span, so a pasted paragraph is one redaction. */
+static int lr_echoes(const struct lr *lr, const struct lr_prompt *p,
+		     const char *s, size_t len, struct lr_spans *sp)
+{
+	struct lr_words a = { NULL, 0, 0, GS_BUF_INIT };
+	size_t N = lr->min_words, rs = 0, re = 0; /* run: words [rs, re) */
+	uint64_t h = 0;
+	int rc = GS_OK;
+
+	if (!p->mask)
+		return GS_OK;
+	if (lr_tokenize(lr, s, len, &a) < 0) {
+		lr_words_free(&a);
+		return GS_ENOMEM;
+	}
+	for (size_t j = 0; j + N <= a.n && rc == 0; j++) {
+		size_t pos;
+		int same = 1;
+
+		if (j == 0)
+			for (size_t k = 0; k < N; k++)
+				h = h * p->base + a.w[k].h;
+		else
+			h = (h - a.w[j - 1].h * p->top) * p->base +
+			    a.w[j + N - 1].h;
+		pos = lr_table_get(p, h);
+		if (!pos)
+			continue;
+		/* Confirm word by word: a hash match is only a candidate. */
+		for (size_t k = 0; k < N && same; k++)
+			same = lr_same_word(&p->words, pos - 1 + k, &a, j + k);
+		if (!same)
+			continue;
+		if (re && j <= re) {
+			re = j + N;
+			continue;
+		}
+		if (re)
+			rc = lr_span_push(sp, a.w[rs].start, a.w[re - 1].end);
+		rs = j;
+		re = j + N;
+	}
+	if (rc == 0 && re)
+		rc = lr_span_push(sp, a.w[rs].start, a.w[re - 1].end);
+	lr_words_free(&a);
+	return rc;
+}
+
+/* ---- canary ----------------------------------------------------------- */
+
+/* Whether the answer holds the canary's hex digits, also when the model
+ * spaced, hyphenated or upper-cased them: compare the answer's ASCII
+ * letters and digits only. */
+static int lr_has_canary(const char *s, size_t len, const char *hex)
+{
+	gs_buf b = GS_BUF_INIT;
+	size_t hlen = strlen(hex);
+	int found;
+
+	if (gs_buf_reserve(&b, len) < 0)
+		return GS_ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			b.data[b.len++] = c;
+	}
+	found = 0;
+	for (size_t i = 0; !found && i + hlen <= b.len; i++)
+		found = b.data[i] == hex[0] && !memcmp(b.data + i, hex, hlen);
+	gs_buf_free(&b);
+	return found;
+}
+
+static gs_result lr_request(void *instance, gs_ctx *ctx)
+{
+	const struct lr *lr = instance;
+	unsigned char rnd[LR_CANARY_BYTES];
+	gs_buf b = GS_BUF_INIT;
+	char *hex;
+	size_t m, n = gs_msg_count(ctx);
+	int rc;
+
+	/* Nothing to add: passing is the honest answer for this phase. */
+	if (!lr->canary)
+		return GS_RESULT_OK;
+	hex = gs_alloc(2 * LR_CANARY_BYTES + 1);
+	if (!hex || gs_random(rnd, sizeof(rnd)) < 0) {
+		gs_free(hex);
+		gs_reject(ctx, "cannot make a canary");
+		return GS_RESULT_ERROR;
+	}
+	for (size_t k = 0; k < sizeof(rnd); k++) {
+		hex[2 * k] = "0123456789abcdef"[rnd[k] >> 4];
+		hex[2 * k + 1] = "0123456789abcdef"[rnd[k] & 15];
+	}
+	hex[2 * LR_CANARY_BYTES] = '\0';
+	if (gs_ctx_set_data(ctx, hex, gs_free) < 0) {
+		gs_free(hex);
+		gs_reject(ctx, "cannot keep the canary");
+		return GS_RESULT_ERROR;
+	}
+	for (m = 0; m < n; m++)
+		if (gs_msg_role(ctx, m) &&
+		    !strcmp(gs_msg_role(ctx, m), "system"))
+			break;
+	if (m < n) {
+		size_t len;
+		const char *s = gs_msg_text(ctx, m, &len);
+
+		rc = gs_buf_append(&b, s ? s : "", s ? len : 0);
+		if (rc == 0 && b.len)
+			rc = gs_buf_puts(&b, "\n\n");
+	} else {
+		rc = GS_OK;
+	}
+	if (rc == 0)
+		rc = gs_buf_printf(&b, "Internal reference, not to be "
+				   "repeated: " LR_CANARY_PREFIX "%s", hex);
+	if (rc == 0)
+		rc = m < n ? gs_msg_set_text(ctx, m, b.data, b.len) :
+			gs_msg_insert(ctx, 0, "system", b.data, b.len);
+	gs_buf_free(&b);
+	if (rc < 0) {
+		gs_reject(ctx, "cannot add the canary (error %d)", rc);
+		return GS_RESULT_ERROR;
+	}
+	return GS_RESULT_OK;
+}
+
+/* ---- response --------------------------------------------------------- */
+
+/* Redacts (or judges) one answer text.  Returns the number of findings,
+ * or a negative GS_E*. */
+static long lr_one(const struct lr *lr, gs_ctx *ctx,
+		   const struct lr_prompt *p, size_t i, int *reject)
+{
+	size_t len;
+	const char *s = gs_text_get(ctx, i, &len);
+	gs_buf echo = GS_BUF_INIT, out = GS_BUF_INIT;
+	struct lr_spans sp = { NULL, 0, 0 };
+	long m = 0;
+	int rc;
+
+	if (!s)
+		return 0;
+	rc = lr_echoes(lr, p, s, len, &sp);
+	if (rc == 0 && sp.n && lr->action == LR_REJECT) {
+		gs_reject(ctx, "the answer repeats %zu or more consecutive "
+			  "words of the system prompt", lr->min_words);
+		*reject = 1;
+		gs_free(sp.v);
+		return (long)sp.n;
+	}
+	if (rc == 0 && sp.n) {
+		size_t at = 0;
+
+		for (size_t k = 0; k < sp.n && rc == 0; k++) {
+			rc = gs_buf_append(&echo, s + at, sp.v[k].start - at);
+			if (rc == 0)
+				rc = gs_buf_puts(&echo, lr->replacement);
+			at = sp.v[k].end;
+		}
+		if (rc == 0)
+			rc = gs_buf_append(&echo, s + at, len - at);
+		s = echo.data;
+		len = echo.len;
+	}
+	if (rc == 0 && lr->rx && lr->action == LR_REJECT) {
+		gs_span g;
+		int r = gs_rx_find(lr->rx, ctx, s, len, 0, &g, 1);
+
+		if (r < 0) {
+			rc = r;
+		} else if (r > 0) {
+			gs_reject(ctx, "the answer matches the leak pattern");
+			*reject = 1;
+			m = 1;
+		}
+	} else if (rc == 0 && lr->rx) {
+		m = gs_rx_replace(lr->rx, ctx, s, len, NULL, NULL,
+				  lr->replacement, &out);
+		if (m < 0)
+			rc = (int)m;
+	}
+	/* The pattern ran on the echo-redacted text, so `out` has both. */
+	if (rc == 0 && m > 0 && !*reject)
+		rc = gs_text_replace_buf(ctx, i, &out);
+	else if (rc == 0 && sp.n)
+		rc = gs_text_replace_buf(ctx, i, &echo);
+	gs_buf_free(&echo);
+	gs_buf_free(&out);
+	gs_free(sp.v);
+	return rc < 0 ? rc : (long)sp.n + m;
+}
+
+static gs_result lr_response(void *instance, gs_ctx *ctx)
+{
+	const struct lr *lr = instance;
+	const char *hex = lr->canary ? gs_ctx_get_data(ctx) : NULL;
+	size_t nt = gs_text_count(ctx);
+	struct lr_prompt p;
+	unsigned long found = 0;
+	int reject = 0;
+
+	/* No canary data: the request phase did not run for this filter
+	 * (an earlier `sufficient` filter ended it), so nothing to find. */
+	for (size_t i = 0; hex && i < nt; i++) {
+		size_t len;
+		const char *s = gs_text_get(ctx, i, &len);
+		int r = s ? lr_has_canary(s, len, hex) : 0;
+
+		if (r < 0)
+			goto fail;
+		if (r > 0) {
+			gs_count(ctx, 1);
+			gs_reject(ctx, "the answer contains the system "
+				  "prompt's canary");
+			return GS_RESULT_REJECT;
+		}
+	}
+	if (lr_prompt_build(lr, ctx, &p) < 0)
+		goto fail;
+	for (size_t i = 0; i < nt && !reject; i++) {
+		long n = lr_one(lr, ctx, &p, i, &reject);
+
+		if (n < 0) {
+			lr_prompt_free(&p);
+			goto fail;
+		}
+		found += (unsigned long)n;
+	}
+	lr_prompt_free(&p);
+	gs_count(ctx, found);
+	return reject ? GS_RESULT_REJECT : GS_RESULT_OK;
+fail:
+	gs_reject(ctx, "leak check failed (out of memory or match limit)");
+	return GS_RESULT_ERROR;
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+static void lr_destroy(void *instance)
+{
+	struct lr *lr = instance;
+
+	if (!lr)
+		return;
+	gs_rx_free(lr->rx);
+	gs_free(lr->replacement);
+	gs_free(lr);
+}
+
+static int lr_create(gs_config *cfg, void **instance)
+{
+	struct lr *lr = gs_calloc(1, sizeof(*lr));
+	const char *pattern, *rep;
+	char err[128];
+	long words;
+	int rc;
+
+	if (!lr)
+		return GS_ENOMEM;
+	if ((rc = gs_config_str(cfg, "pattern", "(?i)system prompt:.*",
+				&pattern)) < 0 ||
+	    (rc = gs_config_str(cfg, "replacement", "[REDACTED]", &rep)) < 0 ||
+	    (rc = gs_config_long(cfg, "min_words", 3, 1000, 8, &words)) < 0 ||
+	    (rc = gs_config_enum(cfg, "action", lr_actions, LR_REDACT,
+				 &lr->action)) < 0 ||
+	    (rc = gs_config_bool(cfg, "canary", 0, &lr->canary)) < 0)
+		goto fail;
+	lr->min_words = (size_t)words;
+	if (gs_utf8_check(rep, strlen(rep)) != strlen(rep)) {
+		gs_config_error(cfg, "replacement", "not valid UTF-8");
+		rc = GS_EINVAL;
+		goto fail;
+	}
+	lr->replacement = gs_strndup(rep, strlen(rep));
+	if (!lr->replacement) {
+		rc = GS_ENOMEM;
+		goto fail;
+	}
+	/* An empty pattern turns the pattern check off. */
+	if (*pattern && (rc = gs_rx_compile(&lr->rx, pattern, 0, err,
+					    sizeof(err))) < 0) {
+		gs_config_error(cfg, "pattern", "%s", err);
+		goto fail;
+	}
+	if (gs_random(&lr->seed, sizeof(lr->seed)) < 0) {
+		gs_config_error(cfg, NULL, "no random seed: CSPRNG failed");
+		rc = GS_EIO;
+		goto fail;
+	}
+	*instance = lr;
+	return GS_OK;
+fail:
+	lr_destroy(lr);
+	return rc;
+}
+
+GS_PLUGIN_EXPORT const gs_plugin gs_plugin_entry = {
+	GS_PLUGIN_HEADER,
+	.name = "leak-redact",
+	.description = "redacts or rejects answers that leak the system "
+		       "prompt",
+	.version = "1",
+	.phases = GS_PHASE_REQUEST | GS_PHASE_RESPONSE,
+	.flags = GS_PLUGIN_MODIFIES,
+	.count_unit = "leaks",
+	.create = lr_create,
+	.request = lr_request,
+	.response = lr_response,
+	.destroy = lr_destroy,
+};

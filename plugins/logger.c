@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * logger - one JSON line per call, written when the call finishes.
+ *
+ * Everything logged comes from the gs_call_info that finish() receives:
+ * counts, names, verdicts, timings.  Message content never reaches this
+ * plugin, so it cannot leak it; unknown numbers (-1) and strings (NULL)
+ * are left out of the line rather than written as null.
+ *
+ * Sinks: `file` (appended with one write(2) per line, so concurrent
+ * writers never interleave), `syslog` (a datagram to the local syslog
+ * socket, sent by this plugin itself: openlog() would change the host
+ * process's global ident) and `stderr`, the default.
+ */
+#include <guardstack/plugin.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LG_IDENT "guardstack"
+
+static const char *const lg_facilities[] = {
+	"user", "daemon", "auth", "local0", "local1", "local2", "local3",
+	"local4", "local5", "local6", "local7", NULL
+};
+static const int lg_facility_codes[] = {
+	LOG_USER, LOG_DAEMON, LOG_AUTH, LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2,
+	LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7
+};
+
+static const char *const lg_outcomes[] = {
+	"none", "pass", "modified", "rejected", "error"
+};
+static const char *const lg_verdicts[] = {
+	"skipped", "pass", "modified", "ignored", "rejected", "error"
+};
+
+struct lg {
+	int fd;            /* log file, or -1 */
+	int sock;          /* syslog datagram socket, or -1 */
+	struct sockaddr_un addr;
+	socklen_t addrlen;
+	int facility;
+	int to_stderr;
+	char *self;        /* our own instance name, left out of "filters" */
+};
+
+/* ---- JSON ------------------------------------------------------------- */
+
+/* Appends s as a JSON string.  Filters write the reason with printf, so
+ * it is not promised to be UTF-8: invalid bytes become U+FFFD. */
+static int lg_str(gs_buf *b, const char *s)
+{
+	size_t len = strlen(s), i = 0;
+	int rc = gs_buf_putc(b, '"');
+
+	while (rc == 0 && i < len) {
+		size_t ok = i + gs_utf8_check(s + i, len - i);
+
+		for (; rc == 0 && i < ok; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			if (c == '"' || c == '\\')
+				rc = gs_buf_printf(b, "\\%c", c);
+			else if (c == '\n')
+				rc = gs_buf_puts(b, "\\n");
+			else if (c == '\t')
+				rc = gs_buf_puts(b, "\\t");
+			else if (c < 0x20 || c == 0x7f)
+				rc = gs_buf_printf(b, "\\u%04x", c);
+			else
+				rc = gs_buf_putc(b, (char)c);
+		}
+		if (rc == 0 && i < len) {
+			rc = gs_buf_puts(b, "\\ufffd");
+			i++;
+		}
+	}
+	return rc ? rc : gs_buf_putc(b, '"');
+}
+
+static int lg_kstr(gs_buf *b, const char *key, const char *val)
+{
+	if (!val)
+		return GS_OK;
+	if (gs_buf_printf(b, ",\"%s\":", key) < 0)
+		return GS_ENOMEM;
+	return lg_str(b, val);
+}
+
+static int lg_klong(gs_buf *b, const char *key, long val)
+{
+	return val < 0 ? GS_OK : gs_buf_printf(b, ",\"%s\":%ld", key, val);
+}
+
+#define LG_HAS(info, field) \
+	((info)->size >= offsetof(gs_call_info, field) + \
+	 sizeof((info)->field))
+
+static int lg_line(const struct lg *lg, const gs_call_info *info, gs_buf *b)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[40];
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	rc = gs_buf_printf(b, "{\"time\":\"%s.%03ldZ\"", when,
+			   ts.tv_nsec / 1000000);
+	/* All fields below are in ABI 1.0; the check keeps a smaller
+	 * struct from an unexpected core from being read past its end. */
+	if (rc < 0 || !LG_HAS(info, filters))
+		return rc;
+	if ((rc = lg_kstr(b, "stack", info->stack)) < 0 ||
+	    (rc = lg_kstr(b, "call_id", info->call_id)) < 0 ||
+	    (rc = lg_kstr(b, "model", info->model)) < 0)
+		return rc;
+	if ((unsigned)info->outcome < sizeof(lg_outcomes) /
+	    sizeof(lg_outcomes[0]))
+		rc = lg_kstr(b, "outcome", lg_outcomes[info->outcome]);
+	else
+		rc = gs_buf_printf(b, ",\"outcome\":%d", (int)info->outcome);
+	if (rc < 0 ||
+	    (rc = lg_kstr(b, "rejected_by", info->rejected_by)) < 0 ||
+	    (rc = lg_kstr(b, "reason", info->reason)) < 0 ||
+	    (rc = lg_klong(b, "messages", info->messages)) < 0 ||
+	    (rc = lg_klong(b, "input_chars", info->input_chars)) < 0 ||
+	    (rc = lg_klong(b, "output_chars", info->output_chars)) < 0 ||
+	    (rc = lg_klong(b, "prompt_tokens", info->prompt_tokens)) < 0 ||
+	    (rc = lg_klong(b, "completion_tokens",
+			   info->completion_tokens)) < 0 ||
+	    (rc = lg_klong(b, "total_tokens", info->total_tokens)) < 0 ||
+	    (rc = lg_kstr(b, "finish_reason", info->finish_reason)) < 0)
+		return rc;
+	if (info->latency_ms >= 0 &&
+	    (rc = gs_buf_printf(b, ",\"latency_ms\":%.3f",
+				info->latency_ms)) < 0)
+		return rc;
+	if ((rc = lg_klong(b, "upstream_status", info->upstream_status)) < 0 ||
+	    (rc = lg_kstr(b, "key_fingerprint", info->key_fingerprint)) < 0 ||
+	    (rc = gs_buf_puts(b, ",\"filters\":[")) < 0)
+		return rc;
+	for (size_t i = 0, n = 0; i < info->nfilters; i++) {
+		const gs_filter_report *f = &info->filters[i];
+
+		if (f->name && lg->self && !strcmp(f->name, lg->self))
+			continue;
+		if ((rc = gs_buf_puts(b, n++ ? ",{" : "{")) < 0 ||
+		    (rc = gs_buf_puts(b, "\"name\":")) < 0 ||
+		    (rc = lg_str(b, f->name ? f->name : "")) < 0 ||
+		    (rc = lg_kstr(b, "module", f->module)) < 0)
+			return rc;
+		if ((unsigned)f->verdict < sizeof(lg_verdicts) /
+		    sizeof(lg_verdicts[0]))
+			rc = lg_kstr(b, "verdict", lg_verdicts[f->verdict]);
+		else
+			rc = gs_buf_printf(b, ",\"verdict\":%d",
+					   (int)f->verdict);
+		if (rc < 0 ||
+		    (rc = gs_buf_printf(b, ",\"count\":%lu}", f->count)) < 0)
+			return rc;
+	}
+	return gs_buf_puts(b, "]}\n");
+}
+
+/* ---- sinks ------------------------------------------------------------ */
+
+/* One write(2) for the whole line: with O_APPEND the kernel places it
+ * at the end atomically, so lines from other processes never land inside
+ * it.  A short write (disk full) is finished, not repeated. */
+static void lg_write(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, s, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* nowhere left to report it */
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+/* RFC 3164 framing as the local syslog daemons expect it:
+ * "<PRI>Mmm dd hh:mm:ss ident[pid]: message", local time. */
+static void lg_syslog(const struct lg *lg, const char *line, size_t len)
+{
+	gs_buf b = GS_BUF_INIT;
+	time_t now = time(NULL);
+	struct tm tm;
+	char when[32];
+
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%b %e %H:%M:%S", &tm);
+	if (gs_buf_printf(&b, "<%d>%s " LG_IDENT "[%ld]: %.*s",
+			  lg->facility | LOG_INFO, when, (long)getpid(),
+			  (int)(len - 1), line) == 0)
+		sendto(lg->sock, b.data, b.len, MSG_DONTWAIT | MSG_NOSIGNAL,
+		       (const struct sockaddr *)&lg->addr, lg->addrlen);
+	gs_buf_free(&b);
+}
+
+static void lg_finish(void *instance, gs_ctx *ctx, const gs_call_info *info)
+{
+	const struct lg *lg = instance;
+	gs_buf b = GS_BUF_INIT;
+
+	if (!info || lg_line(lg, info, &b) < 0 || !b.len) {
+		gs_buf_free(&b);
+		return;
+	}
+	if (lg->fd >= 0)
+		lg_write(lg->fd, b.data, b.len);
+	if (lg->sock >= 0)
+		lg_syslog(lg, b.data, b.len);
+	if (lg->to_stderr)
+		lg_write(STDERR_FILENO, b.data, b.len);
+	gs_buf_free(&b);
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+static void lg_destroy(void *instance)
+{
+	struct lg *lg = instance;
+
+	if (!lg)
+		return;
+	if (lg->fd >= 0)
+		close(lg->fd);
+	if (lg->sock >= 0)
+		close(lg->sock);
+	gs_free(lg->self);
+	gs_free(lg);
+}
+
+/* Opens the log file for appending, creating it 0600.  Logs tell who
+ * talked to which model when, so in strict mode an existing file that
+ * others may read is refused like one they may write. */
+static int lg_open(struct lg *lg, gs_config *cfg, const char *path)
+{
+	struct stat st;
+	int rc;
+
+	lg->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+		      O_NOCTTY | O_NOFOLLOW, 0600);
+	if (lg->fd < 0) {
+		gs_config_error(cfg, "file", "%s: %s", path, strerror(errno));
+		return GS_EIO;
+	}
+	if (fstat(lg->fd, &st) < 0) {
+		gs_config_error(cfg, "file", "%s: %s", path, strerror(errno));
+		return GS_EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		gs_config_error(cfg, "file", "%s: not a regular file", path);
+		return GS_EINVAL;
+	}
+	rc = gs_config_check_file(cfg, "file", path);
+	if (rc < 0)
+		return rc;
+	if (gs_config_strict(cfg) && (st.st_mode & 077)) {
+		gs_config_error(cfg, "file", "%s: readable or writable by "
+				"group or others (mode %03o); chmod 600 it",
+				path, (unsigned)(st.st_mode & 0777));
+		return GS_EPERM;
+	}
+	return GS_OK;
+}
+
+static int lg_create(gs_config *cfg, void **instance)
+{
+	struct lg *lg = gs_calloc(1, sizeof(*lg));
+	const char *self = gs_config_instance(cfg);
+	char *path = NULL, *sock = NULL;
+	int use_syslog, fac, rc;
+
+	if (!lg)
+		return GS_ENOMEM;
+	lg->fd = lg->sock = -1;
+	if ((rc = gs_config_path(cfg, "file", &path)) < 0 ||
+	    (rc = gs_config_bool(cfg, "syslog", 0, &use_syslog)) < 0 ||
+	    (rc = gs_config_enum(cfg, "syslog_facility", lg_facilities, 0,
+				 &fac)) < 0 ||
+	    (rc = gs_config_path(cfg, "syslog_socket", &sock)) < 0 ||
+	    (rc = gs_config_bool(cfg, "stderr", !path && !use_syslog,
+				 &lg->to_stderr)) < 0)
+		goto fail;
+	lg->facility = lg_facility_codes[fac];
+	if (self && !(lg->self = gs_strndup(self, strlen(self)))) {
+		rc = GS_ENOMEM;
+		goto fail;
+	}
+	if (path && (rc = lg_open(lg, cfg, path)) < 0)
+		goto fail;
+	if (use_syslog) {
+		const char *to = sock ? sock : "/dev/log";
+
+		if (strlen(to) >= sizeof(lg->addr.sun_path)) {
+			gs_config_error(cfg, "syslog_socket", "path too long");
+			rc = GS_EINVAL;
+			goto fail;
+		}
+		/* Unconnected: each line is addressed, so a restarted
+		 * daemon is found again without shared state to repair. */
+		lg->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (lg->sock < 0) {
+			gs_config_error(cfg, "syslog", "socket: %s",
+					strerror(errno));
+			rc = GS_EIO;
+			goto fail;
+		}
+		lg->addr.sun_family = AF_UNIX;
+		memcpy(lg->addr.sun_path, to, strlen(to) + 1);
+		lg->addrlen = (socklen_t)sizeof(lg->addr);
+	}
+	gs_free(path);
+	gs_free(sock);
+	*instance = lg;
+	return GS_OK;
+fail:
+	gs_free(path);
+	gs_free(sock);
+	lg_destroy(lg);
+	return rc;
+}
+
+GS_PLUGIN_EXPORT const gs_plugin gs_plugin_entry = {
+	GS_PLUGIN_HEADER,
+	.name = "logger",
+	.description = "writes one JSON line per call (no content, no keys)",
+	.version = "1",
+	.phases = 0,
+	.flags = 0,
+	.create = lg_create,
+	.finish = lg_finish,
+	.destroy = lg_destroy,
+};
