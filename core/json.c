@@ -389,7 +389,8 @@ char *gs__emit_request(struct gs__doc *d)
 		return NULL;
 	for (size_t i = 0; i < d->n; i++) {
 		if (write_back(&d->msgs[i]) < 0 ||
-		    !(ref = cJSON_CreateObjectReference(d->msgs[i].obj))) {
+		    !(ref = cJSON_CreateObjectReference(
+			      d->msgs[i].obj->child))) {
 			cJSON_Delete(arr);
 			return NULL;
 		}

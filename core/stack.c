@@ -113,7 +113,13 @@ static int load_file(struct loadctx *lc, const char *path, int top,
 		const char *name = inc[i];
 		char *p;
 
-		if (strchr(name, '/'))
+		size_t nl = strlen(name);
+
+		/* A path (with '/' or ending in .ini) is taken from the
+		 * including file's directory; a bare name is a stack in the
+		 * configuration directory, as with -s. */
+		if (strchr(name, '/') ||
+		    (nl > 4 && !strcmp(name + nl - 4, ".ini")))
 			p = gs__join(dir, name);
 		else if (valid_stack_name(name))
 			p = gs__fmt("%s/%s.ini", gs_default_confdir(), name);

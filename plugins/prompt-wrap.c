@@ -291,9 +291,17 @@ static int pw_wrap(const struct pw *pw, gs_ctx *ctx, size_t i,
 			rc = gs_buf_putc(&b, '\n');
 		if (rc == 0) {
 			/* U+2039 twice: still readable, no longer "<<". */
+			size_t at = b.len;
 			long n = gs_rx_replace(pw->fake, ctx, s, len, NULL,
 					       NULL, "\u2039\u2039", &b);
+
 			rc = n < 0 ? (int)n : 0;
+			/* No match: the text goes in as it is (whether or
+			 * not gs_rx_replace copied it). */
+			if (n == 0) {
+				b.len = at;
+				rc = gs_buf_append(&b, s, len);
+			}
 		}
 		if (rc == 0)
 			rc = gs_buf_putc(&b, '\n');

@@ -32,10 +32,15 @@ gs() {
 	fi
 	return 0
 }
+# gsf ARGS...: same with stdin from the file $T/in (a pipe into gs would
+# run it in a subshell and lose $rc).
+gsf() {
+	gs "$@" <"$T/in"
+}
 # gs_in INPUT ARGS...: same with INPUT on stdin.
 gs_in() {
-	_in=$1; shift
-	printf '%s' "$_in" | gs "$@"
+	printf '%s' "$1" >"$T/in"; shift
+	gsf "$@"
 }
 ok() { # ok NAME COMMAND...: passes when COMMAND succeeds
 	_name=$1; shift

@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ssn-redact - replaces US Social Security numbers.
+ *
+ *   replacement = TEXT        what a number becomes (default "[SSN]")
+ *   mask = none|last4|all     keep the shape instead: "***-**-6789" or
+ *                             "***-**-****" (default none: replacement)
+ *   validate = yes|no         skip numbers the SSA never issues: area 000,
+ *                             666 or 900-999, group 00, serial 0000
+ *                             (default yes)
+ *   context_window = BYTES    a bare nine-digit number is redacted only
+ *                             when a context word ("SSN", "social
+ *                             security", ...) ends at most this many bytes
+ *                             before it; 0 never redacts bare numbers
+ *                             (default 30)
+ *
+ * Forms: 123-45-6789, 123.45.6789, 123 45 6789 with one separator kind per
+ * number (Unicode dashes and no-break spaces count as their own kinds), and
+ * bare 123456789 near a context word.  A number glued to a longer number
+ * (card, phone, account, decimal, version) or to letters is not one.
+ *
+ * The scanner is hand-written rather than a regex: text without digits is
+ * skipped eight bytes at a time, and nothing is allocated unless a number
+ * is found.
+ */
+#include <guardstack/plugin.h>
+#include <stdint.h>
+#include <string.h>
+
+enum { MASK_NONE, MASK_LAST4, MASK_ALL };
+
+/* Separator classes.  A number's two separators must be the same bytes;
+ * the class decides how the number may touch its neighbours. */
+enum { SEP_NONE, SEP_DASH, SEP_DOT, SEP_SPACE };
+#define FORM_BARE SEP_NONE
+
+struct ssn {
+	char *replacement;
+	size_t replen;
+	int mask;
+	int validate;
+	size_t window;
+};
+
+/* ---- byte classes ------------------------------------------------------ */
+
+static int is_digit(unsigned c)
+{
+	return c - '0' < 10;
+}
+
+static int is_alpha(unsigned c)
+{
+	return (c | 0x20) - 'a' < 26;
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* The high bit of each byte of the result is set when that byte of w is an
+ * ASCII digit.  Each test works on the low seven bits, which cannot borrow
+ * or carry into the next byte; ~w then drops bytes >= 0x80. */
+static uint64_t digit_bits(uint64_t w)
+{
+	uint64_t low = w & (ONES * 0x7f);
+	uint64_t below = ONES * (0x7f + ':') - low; /* low < ':' */
+	uint64_t above = low + ONES * (0x7f - '/'); /* low > '/' */
+
+	return below & above & ~w & HIGHS;
+}
+
+/* Offset of the first digit at or after i, or len. */
+static size_t next_digit(const unsigned char *s, size_t i, size_t len)
+{
+	while (i + 8 <= len) {
+		uint64_t w, m;
+
+		memcpy(&w, s + i, 8);
+		m = digit_bits(w);
+		if (m) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + (size_t)(__builtin_ctzll(m) >> 3);
+#else
+			break; /* the byte loop below finds it */
+#endif
+		}
+		i += 8;
+	}
+	while (i < len && !is_digit(s[i]))
+		i++;
+	return i;
+}
+
+static size_t digit_run(const unsigned char *s, size_t i, size_t len)
+{
+	size_t j = i;
+
+	while (j < len && is_digit(s[j]))
+		j++;
+	return j - i;
+}
+
+/* Length of the separator that starts at s[i] (0: none); its class goes to
+ * *cls.  Besides '-', '.' and ' ': the Unicode hyphens and dashes word
+ * processors substitute (U+2010-2014, U+2212, U+FE63, U+FF0D) and the
+ * no-break spaces (U+00A0, U+2009, U+202F). */
+static size_t sep_at(const unsigned char *s, size_t i, size_t len, int *cls)
+{
+	if (i >= len)
+		return 0;
+	switch (s[i]) {
+	case '-':
+		*cls = SEP_DASH;
+		return 1;
+	case '.':
+		*cls = SEP_DOT;
+		return 1;
+	case ' ':
+		*cls = SEP_SPACE;
+		return 1;
+	case 0xC2:
+		if (i + 1 < len && s[i + 1] == 0xA0) {
+			*cls = SEP_SPACE;
+			return 2;
+		}
+		return 0;
+	case 0xE2:
+		if (i + 2 >= len)
+			return 0;
+		if (s[i + 1] == 0x80 && s[i + 2] >= 0x90 && s[i + 2] <= 0x94) {
+			*cls = SEP_DASH;
+			return 3;
+		}
+		if (s[i + 1] == 0x80 && (s[i + 2] == 0x89 || s[i + 2] == 0xAF)) {
+			*cls = SEP_SPACE;
+			return 3;
+		}
+		if (s[i + 1] == 0x88 && s[i + 2] == 0x92) {
+			*cls = SEP_DASH;
+			return 3;
+		}
+		return 0;
+	case 0xEF:
+		if (i + 2 >= len)
+			return 0;
+		if ((s[i + 1] == 0xB9 && s[i + 2] == 0xA3) ||
+		    (s[i + 1] == 0xBC && s[i + 2] == 0x8D)) {
+			*cls = SEP_DASH;
+			return 3;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Length of a separator that ends just before s[p] (0: none). */
+static size_t sep_before(const unsigned char *s, size_t p, size_t len,
+			 int *cls)
+{
+	for (size_t k = 1; k <= 3 && k <= p; k++)
+		if (sep_at(s, p - k, len, cls) == k)
+			return k;
+	return 0;
+}
+
+/* ---- what counts as a number ------------------------------------------- */
+
+/* Whether the number starting at s[p] stands on its own to the left.  Not
+ * after a letter or '_' ("A123-45-6789"), '+' (a phone's country code), or
+ * a digit and a dash, dot or '/' ("4111-123-45-6789", "1.123.45.6789");
+ * a spaced number not after a digit and a space either ("+49 123 45
+ * 6789").  A letter before a dash ("ID-123-45-6789") is a prefix, not a
+ * longer number. */
+static int left_ok(const unsigned char *s, size_t p, size_t len, int form)
+{
+	size_t k;
+	int cls = SEP_NONE;
+
+	if (p == 0)
+		return 1;
+	if (is_alpha(s[p - 1]) || s[p - 1] == '_' || s[p - 1] == '+')
+		return 0;
+	if (s[p - 1] == '/') {
+		k = 1;
+		cls = SEP_DASH;
+	} else {
+		k = sep_before(s, p, len, &cls);
+	}
+	if (k && p > k && is_digit(s[p - k - 1]) &&
+	    (cls != SEP_SPACE || form == SEP_SPACE))
+		return 0;
+	return 1;
+}
+
+/* The same to the right of the number's end e: not before a letter or
+ * '_', nor a separator or '/' and a digit ("123-45-6789-0001",
+ * "123.45.6789.1"), nor '-' and a letter ("123-45-6789-B"); for a spaced
+ * number, not before a space and a digit. */
+static int right_ok(const unsigned char *s, size_t e, size_t len, int form)
+{
+	size_t k;
+	int cls = SEP_NONE;
+
+	if (e >= len)
+		return 1;
+	if (is_alpha(s[e]) || s[e] == '_')
+		return 0;
+	if (s[e] == '/') {
+		k = 1;
+		cls = SEP_DASH;
+	} else {
+		k = sep_at(s, e, len, &cls);
+	}
+	if (!k || e + k >= len)
+		return 1;
+	if (is_digit(s[e + k]) && (cls != SEP_SPACE || form == SEP_SPACE))
+		return 0;
+	if (s[e] == '-' && is_alpha(s[e + k]))
+		return 0;
+	return 1;
+}
+
+/* For a three-digit run at s[p], the end of a separated number
+ * ddd S dd S dddd (both S the same bytes), or 0.  Its class goes to
+ * *form, its nine digits to d. */
+static size_t separated_end(const unsigned char *s, size_t p, size_t len,
+			    int *form, unsigned char d[9])
+{
+	size_t i = p + 3, k;
+	int cls;
+
+	k = sep_at(s, i, len, &cls);
+	if (!k || i + k + 2 > len)
+		return 0;
+	i += k;
+	if (!is_digit(s[i]) || !is_digit(s[i + 1]))
+		return 0;
+	i += 2;
+	if (i + k + 4 > len || memcmp(s + i, s + p + 3, k))
+		return 0;
+	i += k;
+	if (digit_run(s, i, len) != 4)
+		return 0;
+	memcpy(d, s + p, 3);
+	memcpy(d + 3, s + p + 3 + k, 2);
+	memcpy(d + 5, s + i, 4);
+	*form = cls;
+	return i + 4;
+}
+
+/* Whether the SSA could have issued the number (area, group, serial). */
+static int plausible(const unsigned char d[9])
+{
+	int area = (d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0');
+
+	if (area == 0 || area == 666 || area >= 900)
+		return 0;
+	if (d[3] == '0' && d[4] == '0')
+		return 0;
+	return memcmp(d + 5, "0000", 4) != 0;
+}
+
+/* ---- context for bare numbers ------------------------------------------ */
+
+/* Lower-case words that announce an SSN.  A ' ' matches a run of blanks,
+ * dots, dashes or underscores ("Soc. Sec.", "social-security"); a trailing
+ * '*' makes the word a prefix ("social security number", "taxpayer
+ * identification"); otherwise a letter may not follow. */
+static const char *const context_words[] = {
+	"ssn", "ssns", "ss#", "ss #", "ss no", "ss num*", "ssa",
+	"social security*", "soc sec*", "taxpayer id*", "tin", "itin",
+	"seguro social*", NULL
+};
+
+static int is_gap(unsigned c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '.' ||
+	       c == '-' || c == '_';
+}
+
+/* End of context word w matched at s[i..lim), or 0. */
+static size_t word_at(const unsigned char *s, size_t i, size_t lim,
+		      const char *w)
+{
+	for (; *w && *w != '*'; w++) {
+		if (*w == ' ') {
+			if (i >= lim || !is_gap(s[i]))
+				return 0;
+			while (i < lim && is_gap(s[i]))
+				i++;
+			continue;
+		}
+		if (i >= lim || (s[i] | (is_alpha(s[i]) ? 0x20 : 0)) !=
+				    (unsigned char)*w)
+			return 0;
+		i++;
+	}
+	if (!*w && is_alpha(w[-1]) && i < lim && is_alpha(s[i]))
+		return 0;
+	return i;
+}
+
+/* Whether a context word ends in the window before the number at s[p]. */
+static int has_context(const struct ssn *c, const unsigned char *s, size_t p)
+{
+	size_t lo = p > c->window + 24 ? p - c->window - 24 : 0;
+
+	for (size_t i = lo; i < p; i++) {
+		if (!is_alpha(s[i]) || (i > 0 && is_alpha(s[i - 1])))
+			continue;
+		for (size_t w = 0; context_words[w]; w++) {
+			size_t e = word_at(s, i, p, context_words[w]);
+
+			if (e && e + c->window >= p)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Whether s[from..p) only separates list items: blanks, punctuation and
+ * "and"/"or", so "SSNs: 123456789, 234567890 and 345678901" carries the
+ * context of its first number to the others. */
+static int list_gap(const unsigned char *s, size_t from, size_t p)
+{
+	size_t i = from;
+
+	while (i < p) {
+		unsigned c = s[i];
+
+		if (is_alpha(c)) {
+			size_t j = i;
+
+			while (j < p && is_alpha(s[j]))
+				j++;
+			if (!((j - i == 3 && !memcmp(s + i, "and", 3)) ||
+			      (j - i == 2 && !memcmp(s + i, "or", 2))))
+				return 0;
+			i = j;
+		} else if (is_digit(c) || c >= 0x80) {
+			return 0;
+		} else {
+			i++;
+		}
+	}
+	return 1;
+}
+
+/* ---- scanning ---------------------------------------------------------- */
+
+static int emit(const struct ssn *c, gs_buf *out, const unsigned char *s,
+		size_t start, size_t end)
+{
+	int nd = 0;
+
+	if (c->mask == MASK_NONE)
+		return gs_buf_append(out, c->replacement, c->replen);
+	if (gs_buf_reserve(out, end - start) < 0)
+		return GS_ENOMEM;
+	for (size_t i = start; i < end; i++) {
+		char ch = (char)s[i];
+
+		if (is_digit(s[i]) && (c->mask == MASK_ALL || nd++ < 5))
+			ch = '*';
+		out->data[out->len++] = ch;
+	}
+	out->data[out->len] = '\0';
+	return GS_OK;
+}
+
+/* Appends the redacted text to out once something matched; returns the
+ * number of redactions (out untouched when 0) or GS_ENOMEM. */
+static long scan(const struct ssn *c, const char *text, size_t len,
+		 gs_buf *out)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0, copied = 0, last_end = 0;
+	unsigned char d[9];
+	long n = 0;
+
+	while ((i = next_digit(s, i, len)) < len) {
+		size_t run = digit_run(s, i, len), end = 0;
+		int form = FORM_BARE;
+
+		if (run == 3) {
+			end = separated_end(s, i, len, &form, d);
+		} else if (run == 9 && c->window) {
+			end = i + 9;
+			memcpy(d, s + i, 9);
+		}
+		if (!end || !left_ok(s, i, len, form) ||
+		    !right_ok(s, end, len, form) ||
+		    (c->validate && !plausible(d)) ||
+		    (form == FORM_BARE && !has_context(c, s, i) &&
+		     !(n && i - last_end <= c->window &&
+		       list_gap(s, last_end, i)))) {
+			i += run;
+			continue;
+		}
+		if (gs_buf_append(out, text + copied, i - copied) < 0 ||
+		    emit(c, out, s, i, end) < 0)
+			return GS_ENOMEM;
+		n++;
+		copied = last_end = i = end;
+	}
+	if (n && gs_buf_append(out, text + copied, len - copied) < 0)
+		return GS_ENOMEM;
+	return n;
+}
+
+/* ---- plugin ------------------------------------------------------------ */
+
+static void ssn_destroy(void *inst)
+{
+	struct ssn *c = inst;
+
+	gs_free(c->replacement);
+	gs_free(c);
+}
+
+static int ssn_create(gs_config *cfg, void **out)
+{
+	static const char *const masks[] = { "none", "last4", "all", NULL };
+	struct ssn *c = gs_calloc(1, sizeof *c);
+	const char *rep;
+	long window;
+	int rc;
+
+	if (!c)
+		return GS_ENOMEM;
+	if ((rc = gs_config_str(cfg, "replacement", "[SSN]", &rep)) < 0 ||
+	    (rc = gs_config_enum(cfg, "mask", masks, MASK_NONE,
+				 &c->mask)) < 0 ||
+	    (rc = gs_config_bool(cfg, "validate", 1, &c->validate)) < 0 ||
+	    (rc = gs_config_long(cfg, "context_window", 0, 1000, 30,
+				 &window)) < 0)
+		goto fail;
+	c->window = (size_t)window;
+	c->replen = strlen(rep);
+	if (gs_utf8_check(rep, c->replen) != c->replen) {
+		rc = gs_config_error(cfg, "replacement", "not valid UTF-8");
+		goto fail;
+	}
+	if (c->mask != MASK_NONE && gs_config_has(cfg, "replacement")) {
+		rc = gs_config_error(cfg, "mask", "mask = %s replaces the "
+				     "digits; it cannot be combined with "
+				     "replacement", masks[c->mask]);
+		goto fail;
+	}
+	if (!(c->replacement = gs_strndup(rep, c->replen))) {
+		rc = GS_ENOMEM;
+		goto fail;
+	}
+	*out = c;
+	return GS_OK;
+fail:
+	ssn_destroy(c);
+	return rc;
+}
+
+static gs_result ssn_run(void *inst, gs_ctx *ctx)
+{
+	size_t count = gs_text_count(ctx);
+
+	for (size_t t = 0; t < count; t++) {
+		gs_buf out = GS_BUF_INIT;
+		size_t len;
+		const char *s = gs_text_get(ctx, t, &len);
+		long n = s ? scan(inst, s, len, &out) : 0;
+		int rc = n < 0 ? (int)n : GS_OK;
+
+		if (n > 0)
+			rc = gs_text_replace_buf(ctx, t, &out);
+		gs_buf_free(&out);
+		if (rc == GS_ENOMEM)
+			gs_reject(ctx, "ssn-redact: out of memory");
+		if (rc < 0)
+			return GS_RESULT_ERROR; /* other errors set a reason */
+		if (n > 0)
+			gs_count(ctx, (unsigned long)n);
+	}
+	return GS_RESULT_OK;
+}
+
+GS_PLUGIN_EXPORT const gs_plugin gs_plugin_entry = {
+	GS_PLUGIN_HEADER,
+	.name = "ssn-redact",
+	.description = "replaces US Social Security numbers",
+	.version = "1.0",
+	.phases = GS_PHASE_REQUEST | GS_PHASE_RESPONSE,
+	.flags = GS_PLUGIN_MODIFIES,
+	.count_unit = "redactions",
+	.create = ssn_create,
+	.request = ssn_run,
+	.response = ssn_run,
+	.destroy = ssn_destroy,
+};
