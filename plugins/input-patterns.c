@@ -5,10 +5,13 @@
  * them.
  *
  * The rule set (a file of named PCRE2 patterns) is compiled once, at stack
- * load, into one alternation whose branches are capture groups: one JIT
- * pass finds the leftmost match of any rule, and the branch's group says
- * which rule it was.  Matching time does not depend on how many rules
- * there are beyond what PCRE2's own start-of-match optimisations absorb.
+ * load, into one alternation whose branches start with (*MARK:name): one
+ * JIT pass finds the leftmost match of any rule, and the mark says which
+ * rule it was.  PCRE2 is called directly for this, not through gs_rx_*:
+ * the core's match data holds 33 groups, too few to tell dozens of
+ * branches apart by group, and gs_rx_* does not expose marks.  The match
+ * and depth limits are the core's, so a rule cannot backtrack for long;
+ * hitting one fails the call closed.
  *
  * Rules see a folded copy of each text, never the text itself:
  *   - invisible characters are dropped (Unicode format characters such as
@@ -39,6 +42,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <utf8proc.h>
 
 #include <guardstack.h>
@@ -47,22 +52,21 @@
 #define IP_RULES_DEFAULT "injection.rules"
 #define IP_RULES_MAX (1u << 20) /* a rules file larger than this is a mistake */
 #define IP_NAME_MAX 64
-#define IP_RX_FLAGS (GS_RX_CASELESS | GS_RX_MULTILINE)
-#define IP_NONE ((size_t)-1)
+/* Rules match the folded text; \w, \d and \b stay ASCII (no UCP) so a
+ * word of another script next to "ignore" still leaves a boundary. */
+#define IP_RX_FLAGS (PCRE2_UTF | PCRE2_CASELESS | PCRE2_MULTILINE)
+/* The same limits as the core's gs_rx_* (core/rx.c). */
+#define IP_MATCH_LIMIT 5000000u
+#define IP_DEPTH_LIMIT 10000u
 
 enum { IP_REJECT, IP_REDACT, IP_FLAG };
 static const char *const ip_actions[] = { "reject", "redact", "flag", NULL };
 
-typedef struct ip_rule {
-	char *name;
-	unsigned group; /* its branch's capture group in the combined pattern */
-} ip_rule;
-
 typedef struct ip_instance {
-	gs_rx *rx;        /* every rule, one alternation */
-	unsigned nspans;  /* group 0 and every group of every rule */
-	ip_rule *rules;
-	size_t nrules;
+	pcre2_general_context *gctx; /* allocates through gs_alloc */
+	pcre2_compile_context *cctx;
+	pcre2_match_context *mctx;   /* the match and depth limits */
+	pcre2_code *code;            /* every rule, one alternation */
 	int action;
 	char *replacement;
 	size_t replen;
@@ -520,14 +524,17 @@ out:
 
 /* ---- matching ----------------------------------------------------- */
 
-typedef struct ip_span { size_t start, end, rule; } ip_span;
+typedef struct ip_span {
+	size_t start, end; /* original bytes */
+	const char *rule;  /* the rule's name, borrowed from the pattern */
+} ip_span;
 
 typedef struct ip_spans {
 	ip_span *v;
 	size_t n, cap;
 } ip_spans;
 
-static int ip_spans_put(ip_spans *s, size_t start, size_t end, size_t rule)
+static int ip_spans_put(ip_spans *s, const ip_span *sp)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 8;
@@ -538,51 +545,52 @@ static int ip_spans_put(ip_spans *s, size_t start, size_t end, size_t rule)
 		s->v = v;
 		s->cap = cap;
 	}
-	s->v[s->n].start = start;
-	s->v[s->n].end = end;
-	s->v[s->n].rule = rule;
-	s->n++;
+	s->v[s->n++] = *sp;
 	return GS_OK;
 }
 
-/* Finds the leftmost non-empty match at or after `from` in a view.
- * Returns 1 (span in original offsets, *rule set), 0, or GS_E*. */
-static int ip_find(const ip_instance *in, gs_ctx *ctx, const ip_view *v,
-		   gs_span *g, size_t *from, ip_span *hit)
+/* Finds the leftmost non-empty match at or after *from in a view.
+ * Returns 1 (*hit in original offsets), 0, or GS_E*. */
+static int ip_find(const ip_instance *in, pcre2_match_data *md,
+		   const ip_view *v, size_t *from, ip_span *hit)
 {
 	const char *s = v->text.data;
-	size_t len = v->text.len, k;
+	size_t len = v->text.len;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 	int rc;
 
-	while (*from <= len) {
-		rc = gs_rx_find(in->rx, ctx, s, len, *from, g, in->nspans);
-		if (rc <= 0)
-			return rc;
-		if (g[0].end > g[0].start)
+	for (;;) {
+		if (*from > len)
+			return 0;
+		/* rc 0 only says the ovector is short: we read group 0 only */
+		rc = pcre2_match(in->code, (PCRE2_SPTR)s, len, *from,
+				 PCRE2_NO_UTF_CHECK, md, in->mctx);
+		if (rc == PCRE2_ERROR_NOMATCH)
+			return 0;
+		if (rc == PCRE2_ERROR_NOMEMORY)
+			return GS_ENOMEM;
+		if (rc < 0)
+			return GS_ELIMIT; /* match, depth, heap or JIT stack */
+		if (ov[1] > ov[0])
 			break;
 		/* an empty match (lookarounds only) judges nothing: step on
 		 * by one code point */
-		*from = g[0].start + 1;
+		*from = ov[0] + 1;
 		while (*from < len && ((unsigned char)s[*from] & 0xC0) == 0x80)
 			(*from)++;
 	}
-	if (*from > len)
-		return 0;
-	*from = g[0].end;
-	hit->start = v->os[g[0].start];
-	hit->end = v->oe[g[0].end - 1];
-	hit->rule = 0;
-	for (k = 0; k < in->nrules; k++)
-		if (g[in->rules[k].group].start != IP_NONE) {
-			hit->rule = k;
-			break;
-		}
+	*from = ov[1];
+	hit->start = v->os[ov[0]];
+	hit->end = v->oe[ov[1] - 1];
+	hit->rule = (const char *)pcre2_get_mark(md);
+	if (!hit->rule)
+		hit->rule = "?";
 	return 1;
 }
 
 /* Collects the matches of one view (all of them, or the first). */
-static int ip_scan(const ip_instance *in, gs_ctx *ctx, const ip_view *v,
-		   gs_span *g, int all, ip_spans *out)
+static int ip_scan(const ip_instance *in, pcre2_match_data *md,
+		   const ip_view *v, int all, ip_spans *out)
 {
 	size_t from = 0;
 	ip_span hit;
@@ -590,8 +598,8 @@ static int ip_scan(const ip_instance *in, gs_ctx *ctx, const ip_view *v,
 
 	if (!v->text.len) /* nothing visible: no rule matches nothing */
 		return 0;
-	while ((rc = ip_find(in, ctx, v, g, &from, &hit)) == 1) {
-		if ((rc = ip_spans_put(out, hit.start, hit.end, hit.rule)) < 0)
+	while ((rc = ip_find(in, md, v, &from, &hit)) == 1) {
+		if ((rc = ip_spans_put(out, &hit)) < 0)
 			return rc;
 		if (!all)
 			break;
@@ -627,10 +635,11 @@ static void ip_spans_merge(ip_spans *s)
 	s->n = n + 1;
 }
 
-/* Matches one text: the first match only when rejecting, every match in
- * both views otherwise. */
-static int ip_match(const ip_instance *in, gs_ctx *ctx, const char *s,
-		    size_t len, gs_span *g, ip_spans *out)
+/* Matches one text: the first match only when rejecting (the joined view
+ * only when the plain one has none), every match of both views
+ * otherwise. */
+static int ip_match(const ip_instance *in, pcre2_match_data *md,
+		    const char *s, size_t len, ip_spans *out)
 {
 	ip_units u = { 0 };
 	ip_view a = { GS_BUF_INIT, NULL, NULL, 0 };
@@ -641,12 +650,12 @@ static int ip_match(const ip_instance *in, gs_ctx *ctx, const char *s,
 		return GS_ELIMIT;
 	if ((rc = ip_normalise(s, len, &u)) < 0 ||
 	    (rc = ip_view_build(&a, &u, NULL, NULL)) < 0 ||
-	    (rc = ip_scan(in, ctx, &a, g, all, out)) < 0)
+	    (rc = ip_scan(in, md, &a, all, out)) < 0)
 		goto out;
 	if (out->n && !all)
 		goto out;
 	if ((rc = ip_view_joined(&b, &u)) == 1)
-		rc = ip_scan(in, ctx, &b, g, all, out);
+		rc = ip_scan(in, md, &b, all, out);
 	if (rc >= 0)
 		ip_spans_merge(out);
 out:
@@ -681,35 +690,28 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 {
 	const ip_instance *in = instance;
 	size_t t, n = gs_text_count(ctx);
-	gs_span *g = gs_calloc(in->nspans, sizeof *g);
+	pcre2_match_data *md = pcre2_match_data_create(1, in->gctx);
 	ip_spans sp = { NULL, 0, 0 };
 	unsigned long total = 0;
 	gs_result res = GS_RESULT_OK;
-	int rc = GS_OK;
+	int rc = md ? GS_OK : GS_ENOMEM;
 
-	if (!g) {
-		gs_reject(ctx, "input-patterns: out of memory");
-		return GS_RESULT_ERROR;
-	}
-	for (t = 0; t < n; t++) {
+	for (t = 0; t < n && rc == GS_OK; t++) {
 		size_t len;
 		const char *s = gs_text_get(ctx, t, &len);
 
 		sp.n = 0;
-		if (!s || (rc = ip_match(in, ctx, s, len, g, &sp)) < 0)
-			break;
-		if (!sp.n)
+		if (!s || (rc = ip_match(in, md, s, len, &sp)) < 0 || !sp.n)
 			continue;
 		total += sp.n;
 		if (in->action == IP_REJECT) {
 			gs_reject(ctx, "input-patterns: rule %s matched",
-				  in->rules[sp.v[0].rule].name);
+				  sp.v[0].rule);
 			res = GS_RESULT_REJECT;
 			break;
 		}
-		if (in->action == IP_REDACT &&
-		    (rc = ip_redact(in, ctx, t, s, len, &sp)) < 0)
-			break;
+		if (in->action == IP_REDACT)
+			rc = ip_redact(in, ctx, t, s, len, &sp);
 	}
 	if (rc == GS_ELIMIT) {
 		gs_reject(ctx, "input-patterns: match limit reached; "
@@ -722,15 +724,17 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 	if (total)
 		gs_count(ctx, total);
 	gs_free(sp.v);
-	gs_free(g);
+	pcre2_match_data_free(md);
 	return res;
 }
 
 /* ---- rules file --------------------------------------------------- */
 
 /* Rules are combined into one pattern, so a rule must not refer to groups
- * by number or name (they are renumbered) nor name its own groups (names
- * would clash).  A rough lexical check, erring on the side of refusing. */
+ * by number or name (they are renumbered), name its own groups (names
+ * would clash), or use backtracking verbs (the branch marks are verbs, and
+ * (*COMMIT) and friends would reach into other rules).  A rough lexical
+ * check that errs on the side of refusing. */
 static const char *ip_refers(const char *p)
 {
 	int cls = 0;
@@ -765,11 +769,12 @@ static const char *ip_refers(const char *p)
 				p++;
 			continue;
 		}
+		if (p[0] == '(' && p[1] == '*')
+			return "a (*VERB)";
 		if (p[0] != '(' || p[1] != '?')
 			continue;
-		if (p[2] == '<' && p[3] != '=' && p[3] != '!')
-			return "a named group";
-		if (p[2] == '\'' || !strncmp(p + 2, "P<", 2))
+		if ((p[2] == '<' && p[3] != '=' && p[3] != '!') ||
+		    p[2] == '\'' || !strncmp(p + 2, "P<", 2))
 			return "a named group";
 		if (!strncmp(p + 2, "P=", 2) || !strncmp(p + 2, "P>", 2) ||
 		    p[2] == '&' || p[2] == 'R' || p[2] == '(' ||
@@ -781,51 +786,85 @@ static const char *ip_refers(const char *p)
 	return NULL;
 }
 
+/* Compiles with the instance's contexts; on failure writes "message at
+ * offset N" to err. */
+static pcre2_code *ip_compile(const ip_instance *in, const char *pat,
+			      char *err, size_t errlen)
+{
+	PCRE2_UCHAR msg[160];
+	PCRE2_SIZE off;
+	pcre2_code *code;
+	int ec;
+
+	code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+			     IP_RX_FLAGS, &ec, &off, in->cctx);
+	if (!code) {
+		pcre2_get_error_message(ec, msg, sizeof msg);
+		snprintf(err, errlen, "%s at offset %zu", (char *)msg,
+			 (size_t)off);
+	}
+	return code;
+}
+
+static uint32_t ip_groups(const pcre2_code *code)
+{
+	uint32_t n = 0;
+
+	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &n);
+	return n;
+}
+
 /* Checks one rule on its own (so error offsets are the rule's) and as a
- * branch of the alternation.  Returns its number of groups, or GS_E*. */
-static int ip_rule_check(gs_config *cfg, const char *file, long line,
-			 const char *name, const char *pat)
+ * branch of an alternation.  GS_OK, or GS_E* with the error set. */
+static int ip_rule_check(const ip_instance *in, gs_config *cfg,
+			 const char *file, long line, const char *name,
+			 const char *pat)
 {
 	char err[256];
 	const char *why;
 	gs_buf probe = GS_BUF_INIT;
-	gs_rx *rx = NULL;
-	gs_span g[1];
-	unsigned groups;
+	pcre2_match_data *md;
+	pcre2_code *code;
+	uint32_t groups;
 	int rc;
 
-	if ((why = ip_refers(pat)))
-		return gs_config_error_at(cfg, file, line,
-			"rule %s: uses %s, which rules may not (they are "
-			"combined into one pattern)", name, why), GS_EINVAL;
-	if (gs_rx_compile(&rx, pat, IP_RX_FLAGS, err, sizeof err) < 0)
-		return gs_config_error_at(cfg, file, line, "rule %s: %s",
-					  name, err), GS_EINVAL;
-	groups = gs_rx_groups(rx);
-	rc = gs_rx_find(rx, NULL, "", 0, 0, g, 1);
-	gs_rx_free(rx);
-	rx = NULL;
-	if (rc == 1)
-		return gs_config_error_at(cfg, file, line,
-			"rule %s: matches the empty string", name), GS_EINVAL;
-	if (rc < 0 && rc != GS_ELIMIT)
-		return rc;
-	/* A rule that ends inside \Q or an extended-mode comment, or uses a
-	 * verb allowed only at the start of a pattern, would swallow or
-	 * break the branches after it. */
-	if (gs_buf_printf(&probe, "(%s\\E)|()", pat) < 0)
-		return GS_ENOMEM;
-	rc = gs_rx_compile(&rx, probe.data, IP_RX_FLAGS, err, sizeof err);
-	gs_buf_free(&probe);
-	if (rc == 0 && gs_rx_groups(rx) == groups + 2) {
-		gs_rx_free(rx);
-		return (int)groups;
+	if ((why = ip_refers(pat))) {
+		gs_config_error_at(cfg, file, line, "rule %s: uses %s, which "
+				   "a rule may not: rules are combined into "
+				   "one pattern", name, why);
+		return GS_EINVAL;
 	}
-	gs_rx_free(rx);
-	return gs_config_error_at(cfg, file, line,
-		"rule %s: cannot be combined with other rules (a comment or "
-		"\\Q runs to the end, or a start-of-pattern verb)", name),
-		GS_EINVAL;
+	if (!(code = ip_compile(in, pat, err, sizeof err))) {
+		gs_config_error_at(cfg, file, line, "rule %s: %s", name, err);
+		return GS_EINVAL;
+	}
+	groups = ip_groups(code);
+	if (!(md = pcre2_match_data_create(1, in->gctx))) {
+		pcre2_code_free(code);
+		return GS_ENOMEM;
+	}
+	rc = pcre2_match(code, (PCRE2_SPTR)"", 0, 0, 0, md, in->mctx);
+	pcre2_match_data_free(md);
+	pcre2_code_free(code);
+	if (rc >= 0) {
+		gs_config_error_at(cfg, file, line,
+				   "rule %s: matches the empty string", name);
+		return GS_EINVAL;
+	}
+	/* A rule that ends inside \Q or an extended-mode comment would
+	 * swallow the branches after it: try it as one. */
+	if (gs_buf_printf(&probe, "(?:%s\\E)|()", pat) < 0)
+		return GS_ENOMEM;
+	code = ip_compile(in, probe.data, err, sizeof err);
+	gs_buf_free(&probe);
+	rc = code && ip_groups(code) == groups + 1;
+	pcre2_code_free(code);
+	if (rc)
+		return GS_OK;
+	gs_config_error_at(cfg, file, line, "rule %s: cannot be combined "
+			   "with other rules (a comment or \\Q runs to its "
+			   "end)", name);
+	return GS_EINVAL;
 }
 
 static int ip_read_file(gs_config *cfg, const char *key, const char *path,
@@ -833,47 +872,42 @@ static int ip_read_file(gs_config *cfg, const char *key, const char *path,
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	int rc = GS_OK;
+	int rc = GS_EINVAL;
 
-	if (fd < 0)
-		return gs_config_error(cfg, key, "%s: %s", path,
-				       strerror(errno)), GS_EIO;
+	if (fd < 0) {
+		gs_config_error(cfg, key, "%s: %s", path, strerror(errno));
+		return GS_EIO;
+	}
 	if (fstat(fd, &st) < 0) {
 		gs_config_error(cfg, key, "%s: %s", path, strerror(errno));
 		rc = GS_EIO;
-		goto out;
+	} else if (!S_ISREG(st.st_mode)) {
+		gs_config_error(cfg, key, "%s: not a regular file", path);
+	} else if (st.st_size > (off_t)IP_RULES_MAX) {
+		gs_config_error(cfg, key, "%s: larger than 1 MiB", path);
+	} else {
+		rc = gs_buf_reserve(out, (size_t)st.st_size + 1);
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)IP_RULES_MAX) {
-		gs_config_error(cfg, key, "%s: %s", path,
-				S_ISREG(st.st_mode) ? "larger than 1 MiB" :
-				"not a regular file");
-		rc = GS_EINVAL;
-		goto out;
-	}
-	if ((rc = gs_buf_reserve(out, (size_t)st.st_size + 1)) < 0)
-		goto out;
-	for (;;) {
+	while (rc == GS_OK) {
 		char chunk[4096];
 		ssize_t n = read(fd, chunk, sizeof chunk);
 
+		if (n == 0)
+			break;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = gs_config_error(cfg, key, "%s: %s", path,
-					     strerror(errno)), GS_EIO;
-			break;
+			gs_config_error(cfg, key, "%s: %s", path,
+					strerror(errno));
+			rc = GS_EIO;
+		} else if (out->len + (size_t)n > IP_RULES_MAX) {
+			gs_config_error(cfg, key, "%s: larger than 1 MiB",
+					path);
+			rc = GS_EINVAL;
+		} else {
+			rc = gs_buf_append(out, chunk, (size_t)n);
 		}
-		if (n == 0)
-			break;
-		if (out->len + (size_t)n > IP_RULES_MAX) {
-			rc = gs_config_error(cfg, key, "%s: larger than 1 MiB",
-					     path), GS_EINVAL;
-			break;
-		}
-		if ((rc = gs_buf_append(out, chunk, (size_t)n)) < 0)
-			break;
 	}
-out:
 	close(fd);
 	return rc;
 }
@@ -884,16 +918,83 @@ static int ip_name_char(char c)
 	       c == '_' || c == '-';
 }
 
-/* Parses the rules file and compiles the combined pattern. */
+/* Parses one line in place: 0 for a blank or comment line, 1 with *name
+ * and *pat set, GS_EINVAL (error set) for anything else. */
+static int ip_parse_line(gs_config *cfg, const char *file, long line,
+			 char *p, char **name, char **pat)
+{
+	char *q = p + strlen(p);
+
+	/* trailing blanks and a CR are not part of the pattern */
+	while (q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r'))
+		*--q = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p || *p == '#')
+		return 0;
+	for (*name = p; ip_name_char(*p); p++)
+		;
+	if (p == *name || p - *name > IP_NAME_MAX ||
+	    (*p != ' ' && *p != '\t')) {
+		gs_config_error_at(cfg, file, line, "expected `NAME PATTERN' "
+				   "with a NAME of up to %d characters "
+				   "a-z 0-9 _ -", IP_NAME_MAX);
+		return GS_EINVAL;
+	}
+	*p++ = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	*pat = p;
+	if (!*p) {
+		gs_config_error_at(cfg, file, line, "rule %s: no pattern",
+				   *name);
+		return GS_EINVAL;
+	}
+	return 1;
+}
+
+/* Names seen so far (pointing into the file buffer) and their lines. */
+typedef struct ip_seen {
+	const char **name;
+	long *line;
+	size_t n, cap;
+} ip_seen;
+
+/* 0 when the name is new (and now recorded), else the line it was
+ * first defined on; GS_ENOMEM. */
+static long ip_seen_add(ip_seen *s, const char *name, long line)
+{
+	size_t k;
+
+	for (k = 0; k < s->n; k++)
+		if (!strcmp(s->name[k], name))
+			return s->line[k];
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		const char **nv = gs_realloc(s->name, cap * sizeof *nv);
+		long *lv;
+
+		if (!nv)
+			return GS_ENOMEM;
+		s->name = nv;
+		if (!(lv = gs_realloc(s->line, cap * sizeof *lv)))
+			return GS_ENOMEM;
+		s->line = lv;
+		s->cap = cap;
+	}
+	s->name[s->n] = name;
+	s->line[s->n++] = line;
+	return 0;
+}
+
+/* Reads the rules file and compiles the combined pattern. */
 static int ip_load(ip_instance *in, gs_config *cfg, const char *key,
 		   const char *path)
 {
 	gs_buf file = GS_BUF_INIT, all = GS_BUF_INIT;
-	long *lines = NULL;
-	size_t cap = 0;
-	char err[256], *p, *end;
-	long line = 0;
-	unsigned group = 1;
+	ip_seen seen = { NULL, NULL, 0, 0 };
+	long line = 0, first;
+	char err[256], *p, *end, *name, *pat;
 	int rc;
 
 	if ((rc = gs_config_check_file(cfg, key, path)) < 0 ||
@@ -901,126 +1002,91 @@ static int ip_load(ip_instance *in, gs_config *cfg, const char *key,
 		goto out;
 	if (file.len && (memchr(file.data, '\0', file.len) ||
 			 gs_utf8_check(file.data, file.len) != file.len)) {
-		rc = gs_config_error(cfg, key, "%s: not UTF-8 text", path),
-		     GS_EINVAL;
+		gs_config_error(cfg, key, "%s: not UTF-8 text", path);
+		rc = GS_EINVAL;
 		goto out;
 	}
 	for (p = file.data; p && p < file.data + file.len; p = end + 1) {
-		char *name, *pat, *q;
-		size_t k;
-		int groups;
-
 		line++;
 		if (!(end = memchr(p, '\n', file.data + file.len - p)))
 			end = file.data + file.len; /* the buffer's NUL */
 		*end = '\0';
-		/* trailing blanks and a CR are not part of the pattern */
-		for (q = end; q > p && (q[-1] == ' ' || q[-1] == '\t' ||
-					q[-1] == '\r'); q--)
-			q[-1] = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p || *p == '#')
+		rc = ip_parse_line(cfg, path, line, p, &name, &pat);
+		if (rc < 0)
+			goto out;
+		if (rc == 0)
 			continue;
-		for (name = p; ip_name_char(*p); p++)
-			;
-		if (p == name || p - name > IP_NAME_MAX ||
-		    (*p != ' ' && *p != '\t')) {
-			rc = gs_config_error_at(cfg, path, line,
-				"expected `NAME PATTERN', NAME of a-z 0-9 _ - "
-				"(at most %d)", IP_NAME_MAX), GS_EINVAL;
-			goto out;
-		}
-		*p++ = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		pat = p;
-		if (!*pat) {
-			rc = gs_config_error_at(cfg, path, line,
-				"rule %s: no pattern", name), GS_EINVAL;
-			goto out;
-		}
-		for (k = 0; k < in->nrules; k++)
-			if (!strcmp(in->rules[k].name, name)) {
-				rc = gs_config_error_at(cfg, path, line,
-					"rule %s: defined twice (first on line "
-					"%ld)", name, lines[k]), GS_EINVAL;
-				goto out;
+		if ((first = ip_seen_add(&seen, name, line)) != 0) {
+			rc = (int)first;
+			if (first > 0) {
+				gs_config_error_at(cfg, path, line, "rule %s: "
+						   "defined twice (first on "
+						   "line %ld)", name, first);
+				rc = GS_EINVAL;
 			}
-		if ((groups = ip_rule_check(cfg, path, line, name, pat)) < 0) {
-			rc = groups;
 			goto out;
 		}
-		if (in->nrules == cap) {
-			size_t nc = cap ? cap * 2 : 32;
-			ip_rule *r = gs_realloc(in->rules, nc * sizeof *r);
-			long *l;
-
-			if (r)
-				in->rules = r;
-			l = r ? gs_realloc(lines, nc * sizeof *l) : NULL;
-			if (!l) {
-				rc = GS_ENOMEM;
-				goto out;
-			}
-			lines = l;
-			cap = nc;
-		}
-		if (!(in->rules[in->nrules].name = gs_strndup(name,
-							       strlen(name)))) {
-			rc = GS_ENOMEM;
+		if ((rc = ip_rule_check(in, cfg, path, line, name, pat)) < 0)
 			goto out;
-		}
-		in->rules[in->nrules].group = group;
-		lines[in->nrules++] = line;
-		group += 1 + (unsigned)groups;
-		if ((rc = gs_buf_printf(&all, "%s(%s\\E)",
-					in->nrules > 1 ? "|" : "", pat)) < 0)
+		/* the mark names the rule that matched */
+		rc = gs_buf_printf(&all, "%s(*MARK:%s)(?:%s\\E)",
+				   seen.n > 1 ? "|" : "", name, pat);
+		if (rc < 0)
 			goto out;
 	}
-	if (!in->nrules) {
-		rc = gs_config_error(cfg, key, "%s: no rules", path),
-		     GS_EINVAL;
+	rc = GS_EINVAL;
+	if (!seen.n) {
+		gs_config_error(cfg, key, "%s: no rules", path);
 		goto out;
 	}
-	if (gs_rx_compile(&in->rx, all.data, IP_RX_FLAGS, err, sizeof err) < 0) {
-		rc = gs_config_error(cfg, key, "%s: rules do not combine: %s",
-				     path, err), GS_EINVAL;
+	if (!(in->code = ip_compile(in, all.data, err, sizeof err))) {
+		gs_config_error(cfg, key, "%s: rules do not combine: %s",
+				path, err);
 		goto out;
 	}
-	in->nspans = gs_rx_groups(in->rx) + 1;
-	if (in->nspans != group) {
-		rc = gs_config_error(cfg, key, "%s: rules do not combine",
-				     path), GS_EINVAL;
-		goto out;
-	}
+	/* Without JIT (no executable memory) PCRE2 interprets, slower but
+	 * under the same limits. */
+	pcre2_jit_compile(in->code, PCRE2_JIT_COMPLETE);
 	rc = GS_OK;
 out:
 	gs_buf_free(&file);
 	gs_buf_free(&all);
-	gs_free(lines);
+	gs_free(seen.name);
+	gs_free(seen.line);
 	return rc;
 }
 
 /* ---- instance ----------------------------------------------------- */
 
+static void *ip_pcre_alloc(PCRE2_SIZE n, void *data)
+{
+	(void)data;
+	return gs_alloc(n);
+}
+
+static void ip_pcre_free(void *p, void *data)
+{
+	(void)data;
+	gs_free(p);
+}
+
 static void ip_destroy(void *instance)
 {
 	ip_instance *in = instance;
-	size_t k;
 
 	if (!in)
 		return;
-	gs_rx_free(in->rx);
-	for (k = 0; k < in->nrules; k++)
-		gs_free(in->rules[k].name);
-	gs_free(in->rules);
+	pcre2_code_free(in->code);
+	pcre2_match_context_free(in->mctx);
+	pcre2_compile_context_free(in->cctx);
+	pcre2_general_context_free(in->gctx);
 	gs_free(in->replacement);
 	gs_free(in);
 }
 
-/* The default rules file: injection.rules in the configuration directory,
- * where the shipped one is installed beside default.ini. */
+/* Without `rules =`: injection.rules in the configuration directory,
+ * where the shipped one is installed beside default.ini.  (The stack
+ * file's own directory would be better, but a plugin cannot learn it.) */
 static char *ip_default_rules(void)
 {
 	gs_buf b = GS_BUF_INIT;
@@ -1029,6 +1095,21 @@ static char *ip_default_rules(void)
 			  IP_RULES_DEFAULT) < 0)
 		return NULL;
 	return gs_buf_steal(&b, NULL);
+}
+
+static int ip_contexts(ip_instance *in)
+{
+	in->gctx = pcre2_general_context_create(ip_pcre_alloc, ip_pcre_free,
+						NULL);
+	if (!in->gctx)
+		return GS_ENOMEM;
+	in->cctx = pcre2_compile_context_create(in->gctx);
+	in->mctx = pcre2_match_context_create(in->gctx);
+	if (!in->cctx || !in->mctx)
+		return GS_ENOMEM;
+	pcre2_set_match_limit(in->mctx, IP_MATCH_LIMIT);
+	pcre2_set_depth_limit(in->mctx, IP_DEPTH_LIMIT);
+	return GS_OK;
 }
 
 static int ip_create(gs_config *cfg, void **instance)
@@ -1043,21 +1124,22 @@ static int ip_create(gs_config *cfg, void **instance)
 	if ((rc = gs_config_enum(cfg, "action", ip_actions, IP_REJECT,
 				 &in->action)) < 0 ||
 	    (rc = gs_config_str(cfg, "replacement", "[FILTERED]", &rep)) < 0 ||
-	    (rc = gs_config_path(cfg, "rules", &path)) < 0)
+	    (rc = gs_config_path(cfg, "rules", &path)) < 0 ||
+	    (rc = ip_contexts(in)) < 0)
 		goto fail;
 	in->replen = strlen(rep);
 	if (gs_utf8_check(rep, in->replen) != in->replen) {
-		rc = gs_config_error(cfg, "replacement", "not valid UTF-8");
+		gs_config_error(cfg, "replacement", "not valid UTF-8");
 		rc = GS_EINVAL;
 		goto fail;
 	}
+	rc = GS_ENOMEM;
 	if (!(in->replacement = gs_strndup(rep, in->replen)) ||
-	    (!path && !(path = ip_default_rules()))) {
-		rc = GS_ENOMEM;
+	    (!path && !(path = ip_default_rules())))
 		goto fail;
-	}
-	if ((rc = ip_load(in, cfg, gs_config_has(cfg, "rules") ? "rules" :
-			  NULL, path)) < 0)
+	rc = ip_load(in, cfg, gs_config_has(cfg, "rules") ? "rules" : NULL,
+		     path);
+	if (rc < 0)
 		goto fail;
 	gs_free(path);
 	*instance = in;
@@ -1065,7 +1147,7 @@ static int ip_create(gs_config *cfg, void **instance)
 fail:
 	gs_free(path);
 	ip_destroy(in);
-	return rc < 0 ? rc : GS_EINVAL;
+	return rc;
 }
 
 GS_PLUGIN_EXPORT const gs_plugin gs_plugin_entry = {

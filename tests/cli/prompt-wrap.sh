@@ -5,6 +5,9 @@
 JQ="$top_builddir/tests/tools/gs-jsonq"
 G="$top_srcdir/tests/golden/prompt-wrap"
 get() { "$JQ" get "$1" <"$T/out"; }
+# lib.sh's gs_in runs gs in a pipeline, whose subshell loses $rc: feed
+# stdin from a file instead.
+gs_in() { printf '%s' "$1" >"$T/in"; shift; gs "$@" <"$T/in"; }
 
 # ---- golden files: template mode, one user text --------------------------
 for pair in default:template empty:template file:file; do

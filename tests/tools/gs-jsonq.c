@@ -8,11 +8,49 @@
  *   gs-jsonq get PATH   prints PATH of each line ("filters.0.verdict"):
  *                       strings raw, other values as JSON, "(missing)"
  *   gs-jsonq keys       prints each line's top-level keys, comma-separated
+ *   gs-jsonq recv SOCKET N
+ *                       binds a Unix datagram socket (a stand-in for
+ *                       /dev/log) and prints up to N datagrams, one a
+ *                       line, giving up after 20 s of silence
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int recv_dgrams(const char *path, long n)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 20 };
+	static char buf[65536];
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof(a.sun_path))
+		return 1;
+	strcpy(a.sun_path, path);
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		perror(path);
+		return 1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (n-- > 0) {
+		ssize_t len = recv(fd, buf, sizeof(buf) - 1, 0);
+
+		if (len < 0)
+			break;
+		buf[len] = '\0';
+		printf("%s\n", buf);
+		fflush(stdout);
+	}
+	close(fd);
+	unlink(path);
+	return 0;
+}
 
 static const cJSON *walk(const cJSON *v, const char *path)
 {
@@ -40,10 +78,14 @@ int main(int argc, char **argv)
 	ssize_t len;
 	int rc = 0;
 
-	if (argc < 2 || (strcmp(argv[1], "get") == 0 && argc < 3)) {
-		fprintf(stderr, "usage: gs-jsonq check|keys|get PATH\n");
+	if (argc < 2 || (strcmp(argv[1], "get") == 0 && argc < 3) ||
+	    (strcmp(argv[1], "recv") == 0 && argc < 4)) {
+		fprintf(stderr, "usage: gs-jsonq check|keys|get PATH|"
+			"recv SOCKET N\n");
 		return 2;
 	}
+	if (!strcmp(argv[1], "recv"))
+		return recv_dgrams(argv[2], atol(argv[3]));
 	while ((len = getline(&line, &cap, stdin)) >= 0) {
 		cJSON *root;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The embedding API: loading, describing, and calls through both phases,
  * including one stack shared by threads. */
+#include "config.h"
 #include <guardstack.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -52,6 +53,13 @@ int main(void)
 	size_t len;
 
 	ok(gs_version() && *gs_version(), "gs_version");
+	{
+		char abi[16];
+		snprintf(abi, sizeof abi, "%d.%d", GS_PLUGIN_ABI_MAJOR,
+			 GS_PLUGIN_ABI_MINOR);
+		is_str(abi, GS_PLUGIN_ABI_CONFIGURED,
+		       "plugin.h and guardstack.pc announce the same ABI");
+	}
 	is_str(gs_strerror(GS_EPLUGIN), "plugin missing or incompatible",
 	       "gs_strerror");
 
