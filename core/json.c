@@ -184,31 +184,32 @@ static int read_message(struct gs__doc *d, cJSON *obj, const char *where,
 	unsigned bit;
 	const char *rname;
 
-	if (!cJSON_IsObject(obj))
-		return gs__err(err, GS_EINPUT, "%s: expected an object, got "
-			       "%s", where, type_name(obj));
+	int rc = GS_OK;
+
 	role = cJSON_GetObjectItemCaseSensitive(obj, "role");
-	if (!role && is_answer) {
-		rname = "assistant";
-	} else if (!cJSON_IsString(role)) {
-		return gs__err(err, GS_EINPUT, "%s.role: %s", where,
-			       role ? "not a string" : "missing");
-	} else {
-		rname = role->valuestring;
-	}
-	bit = gs__role_bit(rname);
-	if (!bit)
-		return gs__err(err, GS_EINPUT, "%s.role: '%.40s' is not a role "
-			       "(system, developer, user, assistant, tool)",
-			       where, rname);
-	if (is_answer && bit != GS__ROLE_ASSISTANT)
-		return gs__err(err, GS_EINPUT, "%s.role: the answer's role is "
-			       "'%s', expected assistant", where, rname);
-	m = gs__doc_add(d, bit, rname);
-	if (!m) {
+	rname = role && cJSON_IsString(role) ? role->valuestring
+		: !role && is_answer ? "assistant" : NULL;
+	bit = rname ? gs__role_bit(rname) : 0;
+	if (!cJSON_IsObject(obj))
+		rc = gs__err(err, GS_EINPUT, "%s: expected an object, got %s",
+			     where, type_name(obj));
+	else if (!rname)
+		rc = gs__err(err, GS_EINPUT, "%s.role: %s", where,
+			     role ? "not a string" : "missing");
+	else if (!bit)
+		rc = gs__err(err, GS_EINPUT, "%s.role: '%.40s' is not a role "
+			     "(system, developer, user, assistant, tool)",
+			     where, rname);
+	else if (is_answer && bit != GS__ROLE_ASSISTANT)
+		rc = gs__err(err, GS_EINPUT, "%s.role: the answer's role is "
+			     "'%s', expected assistant", where, rname);
+	else if (!(m = gs__doc_add(d, bit, rname)))
+		rc = gs__err(err, GS_ENOMEM, "out of memory");
+	if (rc < 0) {
+		/* Detached request messages are ours until a msg owns them. */
 		if (!borrowed)
 			cJSON_Delete(obj);
-		return gs__err(err, GS_ENOMEM, "out of memory");
+		return rc;
 	}
 	m->obj = obj;
 	m->borrowed = borrowed;

@@ -510,6 +510,8 @@ int gs_stack_load(gs_stack **out, const char *name, unsigned flags,
 		rc = setup_filter(st, &st->filters[i], &lc.secs[i], &err);
 	}
 out:
+	if (path != st->path)
+		gs_free(path);
 	gs__sections_free(lc.secs, lc.nsecs);
 	if (rc < 0) {
 		gs_stack_free(st);
