@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* call.c - one request's trip through a stack (the gs_call API). */
-#include "internal.h"
+#include "upstream.h"
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -133,6 +134,20 @@ int gs_call_set_model(gs_call *c, const char *model)
 
 	if (!m)
 		return GS_ENOMEM;
+	/* A request read from JSON is written back from its tree. */
+	if (c->req.root) {
+		cJSON *s = cJSON_CreateString(model);
+
+		if (!s) {
+			gs_free(m);
+			return GS_ENOMEM;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(c->req.root, "model"))
+			cJSON_ReplaceItemInObjectCaseSensitive(c->req.root,
+							       "model", s);
+		else
+			cJSON_AddItemToObject(c->req.root, "model", s);
+	}
 	gs_free(c->req.model);
 	c->req.model = m;
 	return GS_OK;
@@ -294,4 +309,98 @@ char *gs_call_response_json(const gs_call *c)
 {
 	return c->resp.set ? gs__emit_response((struct gs__doc *)&c->resp)
 			   : NULL;
+}
+
+/* ---- upstream ---------------------------------------------------------- */
+
+/* The call failed at the upstream: closed, with the message as reason. */
+static int up_fail(gs_call *c, int rc, char *msg, char **errmsg)
+{
+	c->outcome = GS_OUTCOME_ERROR;
+	gs_free(c->reason);
+	c->reason = msg ? gs_strndup(msg, strlen(msg)) : NULL;
+	if (errmsg && !*errmsg)
+		*errmsg = msg;
+	else
+		gs_free(msg);
+	return rc;
+}
+
+int gs_call_upstream(gs_call *c, char **errmsg)
+{
+	const struct gs__up *up = c->st->up;
+	gs_upstream_result r;
+	char *err = NULL, *json, *perr = NULL;
+	cJSON *stream;
+	int rc;
+
+	if (errmsg)
+		*errmsg = NULL;
+	if (!(c->phases_run & GS_PHASE_REQUEST) ||
+	    (c->phases_run & GS_PHASE_RESPONSE) || c->resp.set)
+		return gs__err(errmsg, GS_ESTATE, "the upstream is called "
+			       "once, after the request phase");
+	if (c->outcome != GS_OUTCOME_PASS && c->outcome != GS_OUTCOME_MODIFIED)
+		return gs__err(errmsg, GS_ESTATE, "the request did not pass: "
+			       "nothing to send");
+	stream = c->req.root ? cJSON_GetObjectItemCaseSensitive(c->req.root,
+								"stream")
+			     : NULL;
+	if (cJSON_IsTrue(stream))
+		return up_fail(c, GS_EINVAL, gs__fmt("\"stream\": true is not "
+			       "supported: the response phase needs the "
+			       "whole answer"), errmsg);
+	if (!c->req.model && gs_call_set_model(c, up->model) < 0)
+		return up_fail(c, GS_ENOMEM, gs__fmt("out of memory"), errmsg);
+	if (up->offline) {
+		rc = gs__offline_answer(c, up, &err);
+		return rc < 0 ? up_fail(c, rc, err, errmsg) : rc;
+	}
+	json = gs__emit_request(&c->req);
+	if (!json)
+		return up_fail(c, GS_ENOMEM, gs__fmt("out of memory"), errmsg);
+	rc = gs_upstream_post(up->client, json, strlen(json), &r, &err);
+	gs_free(json);
+	c->upstream_status = r.status;
+	if (r.key_fingerprint[0]) {
+		gs_free(c->key_fingerprint);
+		c->key_fingerprint = gs_strndup(r.key_fingerprint,
+						strlen(r.key_fingerprint));
+	}
+	if (rc >= 0) {
+		rc = gs_call_set_response_json(c, r.body, r.len, 0, &perr);
+		if (rc < 0) {
+			err = gs__fmt("upstream answered %d with something "
+				      "that is not a chat completion: %s",
+				      r.status, perr ? perr : gs_strerror(rc));
+			rc = rc == GS_ENOMEM ? rc : GS_EUPSTREAM;
+		}
+	}
+	gs_free(perr);
+	gs_upstream_result_clear(&r);
+	return rc < 0 ? up_fail(c, rc, err, errmsg) : GS_OK;
+}
+
+int gs_call_roundtrip(gs_call *c, char **errmsg)
+{
+	int oc = gs_call_run(c, GS_PHASE_REQUEST), rc;
+
+	if (errmsg)
+		*errmsg = NULL;
+	if (oc != GS_OUTCOME_PASS && oc != GS_OUTCOME_MODIFIED)
+		return oc;
+	rc = gs_call_upstream(c, errmsg);
+	if (rc < 0)
+		return rc;
+	return gs_call_run(c, GS_PHASE_RESPONSE);
+}
+
+int gs_call_upstream_status(const gs_call *c)
+{
+	return c->upstream_status;
+}
+
+const char *gs_call_key_fingerprint(const gs_call *c)
+{
+	return c->key_fingerprint;
 }

@@ -223,10 +223,12 @@ int gs__create_instance(gs_stack *st, struct gs__filter *f,
 		rc = p->create(&cfg, &f->instance);
 		if (rc >= 0)
 			f->created = 1;
-		else if (!cfg.err)
+		else if (!cfg.err) {
 			gs_config_error(&cfg, NULL, "plugin %s failed to "
 					"start: %s", p->name,
 					gs_strerror(rc));
+			cfg.code = rc; /* out of memory is not bad config */
+		}
 	}
 	for (size_t i = 0; rc >= 0 && i < nkv; i++)
 		if (!kv[i].used) {

@@ -34,7 +34,9 @@ static int perr(struct pstate *ps, int code, const char *fmt, ...)
 	va_list ap;
 	char *m;
 
-	if (ps->err)
+	/* The code, not the message, says a parse failed: the message
+	 * needs memory too and may be missing. */
+	if (ps->code)
 		return 0;
 	va_start(ap, fmt);
 	m = gs__vfmt(fmt, ap);
@@ -88,7 +90,7 @@ static char *reader(char *str, int num, void *stream)
 	struct pstate *ps = stream;
 	int c, n = 0;
 
-	if (ps->err)
+	if (ps->code)
 		return NULL;
 	c = getc(ps->fp);
 	if (c == EOF)
@@ -140,7 +142,7 @@ static int handler(void *user, const char *section, const char *name,
 	struct gs__section *s;
 	struct gs__kv *kv;
 
-	if (ps->err)
+	if (ps->code)
 		return 0;
 	if (ps->cur < 0 || !*section)
 		return perr(ps, GS_EINVAL, "key '%s' outside of any section",
@@ -189,12 +191,12 @@ int gs__parse_file(const char *path, struct gs__section **secs,
 	ps.first = *nsecs;
 	ps.cur = -1;
 	rc = ini_parse_stream(reader, &ps, handler, &ps);
-	if (!ps.err && ferror(ps.fp)) {
+	if (!ps.code && ferror(ps.fp)) {
 		ps.line++;
 		perr(&ps, GS_EIO, "read error");
 	}
 	fclose(ps.fp);
-	if (ps.err) {
+	if (ps.code) {
 		if (err && !*err)
 			*err = ps.err;
 		else

@@ -15,6 +15,7 @@
 #include "model.h"
 
 #define GS__MAX_INCLUDE_DEPTH 8
+#define GS__MAX_STACK_FILES 64   /* all files read for one stack */
 #define GS__RX_MAX_GROUPS 32
 
 /* ---- errors: messages are allocated, "FILE:LINE: text" ---------------- */
@@ -22,6 +23,18 @@ char *gs__vfmt(const char *fmt, va_list ap);
 char *gs__fmt(const char *fmt, ...) GS_PRINTF(1, 2);
 /* Sets *err (if err and *err is NULL) to a formatted message; returns code. */
 int gs__err(char **err, int code, const char *fmt, ...) GS_PRINTF(3, 4);
+
+/* ---- allocation (alloc.c) ---------------------------------------------
+ * Test hook: from now on the nth allocation (counting from this call)
+ * fails, and with and_after every later one too; n = 0 turns it off.
+ * Returns how many allocations were counted since the previous call.
+ * Exported for the test programs only (libguardstack.sym). */
+unsigned long gs__alloc_fault(unsigned long n, int and_after);
+/* Allocations that failed in this thread so far (compare two readings). */
+unsigned long gs__alloc_failures(void);
+/* rx.c: PCRE2's general context, set up by alloc.c's constructor. */
+void gs__rx_init(void);
+void gs__rx_fini(void);
 
 /* ---- environment and paths ------------------------------------------- */
 /* getenv that returns NULL when setuid/setgid. */
@@ -52,6 +65,8 @@ struct gs__section {
 };
 
 /* ---- loaded stack ----------------------------------------------------- */
+struct gs__up;
+
 enum gs__control {
 	GS__REQUIRED = 0,
 	GS__REQUISITE,
@@ -95,7 +110,8 @@ struct gs_stack {
 	size_t nfiles;
 	struct gs__filter *filters;
 	size_t nfilters;
-	struct gs__section *upstream; /* [upstream], reserved */
+	struct gs__section *upstream; /* [upstream] while loading */
+	struct gs__up *up;     /* where calls go (upstream.h) */
 };
 
 /* stack.c: parse one file into sections (appends to *secs).  Errors are

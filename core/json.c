@@ -10,6 +10,7 @@
 #include "internal.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int prescan(const char *js, size_t len, size_t max, const char *what,
@@ -74,17 +75,105 @@ static int prescan(const char *js, size_t len, size_t max, const char *what,
 	return GS_OK;
 }
 
-static cJSON *parse(const char *js, size_t len, const char *what,
+/* Brackets open at byte off, outside strings: how deep cJSON was. */
+static size_t depth_at(const char *js, size_t off)
+{
+	size_t d = 0;
+	int in_str = 0;
+
+	for (size_t i = 0; i < off; i++) {
+		if (in_str) {
+			if (js[i] == '\\')
+				i++;
+			else if (js[i] == '"')
+				in_str = 0;
+		} else if (js[i] == '"') {
+			in_str = 1;
+		} else if (js[i] == '[' || js[i] == '{') {
+			d++;
+		} else if ((js[i] == ']' || js[i] == '}') && d) {
+			d--;
+		}
+	}
+	return d;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Refuses an object that has a key twice, at any depth: guardstack reads
+ * the first (as cJSON does) while many parsers take the last, so the
+ * second copy would reach the model, or the client, unfiltered.  path is
+ * where j is, for the message; *pl its length. */
+static int dup_keys(const cJSON *j, char *path, size_t pl, size_t cap,
 		    char **err)
 {
+	const cJSON *c;
+	size_t n = 0, i = 0;
+	int rc = GS_OK;
+
+	if (!cJSON_IsObject(j) && !cJSON_IsArray(j))
+		return GS_OK;
+	for (c = j->child; c; c = c->next)
+		n++;
+	if (cJSON_IsObject(j) && n > 1) {
+		const char **keys = gs_alloc(n * sizeof *keys);
+
+		if (!keys)
+			return gs__err(err, GS_ENOMEM, "out of memory");
+		for (c = j->child; c; c = c->next)
+			keys[i++] = c->string;
+		qsort(keys, n, sizeof *keys, by_key);
+		for (i = 1; i < n && strcmp(keys[i - 1], keys[i]); i++)
+			;
+		if (i < n)
+			rc = gs__err(err, GS_EINPUT, "%s: key \"%.40s\" appears "
+				     "twice; refused, since JSON parsers "
+				     "disagree on which one counts", path,
+				     keys[i]);
+		gs_free(keys);
+	}
+	i = 0;
+	for (c = j->child; rc >= 0 && c; c = c->next, i++) {
+		/* The path is for humans: cut when it gets long. */
+		if (cJSON_IsObject(j))
+			snprintf(path + pl, cap - pl, ".%.24s", c->string);
+		else
+			snprintf(path + pl, cap - pl, "[%zu]", i);
+		rc = dup_keys(c, path, strlen(path), cap, err);
+		path[pl] = '\0';
+	}
+	return rc;
+}
+
+/* Parses a whole body that must be one object; *rc says why not. */
+static cJSON *parse(const char *js, size_t len, const char *what, int *rc,
+		    char **err)
+{
+	unsigned long failed = gs__alloc_failures();
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(js, len, &end, 0);
+	char path[128];
 	size_t off;
 
+	*rc = GS_EINPUT;
+	if (!root && gs__alloc_failures() != failed) {
+		*rc = GS_ENOMEM;
+		gs__err(err, GS_ENOMEM, "%s: out of memory", what);
+		return NULL;
+	}
 	if (!root) {
 		off = end && end >= js ? (size_t)(end - js) : 0;
-		gs__err(err, GS_EINPUT, "%s: invalid JSON at byte %zu%s", what,
-			off, len == 0 ? " (empty input)" : "");
+		if (depth_at(js, off) >= CJSON_NESTING_LIMIT)
+			gs__err(err, GS_EINPUT, "%s: JSON nested deeper than "
+				"%d levels at byte %zu", what,
+				CJSON_NESTING_LIMIT, off);
+		else
+			gs__err(err, GS_EINPUT, "%s: invalid JSON at byte "
+				"%zu%s", what, off,
+				len == 0 ? " (empty input)" : "");
 		return NULL;
 	}
 	off = (size_t)(end - js);
@@ -99,6 +188,12 @@ static cJSON *parse(const char *js, size_t len, const char *what,
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		gs__err(err, GS_EINPUT, "%s: expected a JSON object", what);
+		return NULL;
+	}
+	snprintf(path, sizeof path, "%s", what);
+	*rc = dup_keys(root, path, strlen(path), sizeof path, err);
+	if (*rc < 0) {
+		cJSON_Delete(root);
 		return NULL;
 	}
 	return root;
@@ -225,9 +320,9 @@ int gs__parse_request(struct gs__doc *d, const char *js, size_t len,
 
 	if (prescan(js, len, max, "request", err) < 0)
 		return GS_EINPUT;
-	root = parse(js, len, "request", err);
+	root = parse(js, len, "request", &rc, err);
 	if (!root)
-		return GS_EINPUT;
+		return rc;
 	d->root = root;
 	model = cJSON_GetObjectItemCaseSensitive(root, "model");
 	if (model && !cJSON_IsString(model))
@@ -274,9 +369,9 @@ int gs__parse_response(struct gs__doc *d, const char *js, size_t len,
 
 	if (prescan(js, len, max, "response", err) < 0)
 		return GS_EINPUT;
-	root = parse(js, len, "response", err);
+	root = parse(js, len, "response", &rc, err);
 	if (!root)
-		return GS_EINPUT;
+		return rc;
 	d->root = root;
 	choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
 	if (!cJSON_IsArray(choices))
@@ -322,16 +417,42 @@ int gs__parse_response(struct gs__doc *d, const char *js, size_t len,
 	return GS_OK;
 }
 
-/* Writes m's texts back into its JSON object (creating it if needed). */
+/* Sets obj[key] = v, taking v (freed on failure).  key must be a string
+ * literal: it is stored as cJSON_StringIsConst, so neither adding nor
+ * replacing allocates (cJSON_ReplaceItemInObject does not check that its
+ * copy of the key succeeded, and would leave a member without a name). */
+static int set_member(cJSON *obj, const char *key, cJSON *v)
+{
+	cJSON *old;
+
+	if (!v)
+		return GS_ENOMEM;
+	old = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!old) {
+		cJSON_AddItemToObjectCS(obj, key, v);
+		return GS_OK;
+	}
+	v->string = (char *)key;
+	v->type |= cJSON_StringIsConst;
+	cJSON_ReplaceItemViaPointer(obj, old, v);
+	return GS_OK;
+}
+
+/* Writes m's texts back into its JSON object (creating it if needed).
+ * On failure the object keeps its previous, consistent content and the
+ * texts stay marked dirty. */
 static int write_back(struct gs__msg *m)
 {
 	cJSON *s;
 
 	if (!m->obj) {
-		m->obj = cJSON_CreateObject();
-		if (!m->obj || !cJSON_AddStringToObject(m->obj, "role",
-							m->role_name))
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddStringToObject(o, "role", m->role_name)) {
+			cJSON_Delete(o);
 			return GS_ENOMEM;
+		}
+		m->obj = o;
 		m->dirty = 1;
 	}
 	if (m->dirty) {
@@ -343,13 +464,8 @@ static int write_back(struct gs__msg *m)
 			s = j ? cJSON_CreateString(j) : NULL;
 			gs_free(j);
 		}
-		if (!s)
+		if (set_member(m->obj, "content", s) < 0)
 			return GS_ENOMEM;
-		if (cJSON_GetObjectItemCaseSensitive(m->obj, "content"))
-			cJSON_ReplaceItemInObjectCaseSensitive(m->obj,
-							       "content", s);
-		else
-			cJSON_AddItemToObject(m->obj, "content", s);
 		for (size_t i = 0; i < m->nparts; i++)
 			m->parts[i].node = NULL, m->parts[i].dirty = 0;
 		m->dirty = 0;
@@ -360,13 +476,10 @@ static int write_back(struct gs__msg *m)
 
 		if (!t->dirty)
 			continue;
-		s = cJSON_CreateString(t->s);
-		if (!s)
+		if (set_member(t->node ? t->node : m->obj,
+			       t->node ? "text" : "content",
+			       cJSON_CreateString(t->s)) < 0)
 			return GS_ENOMEM;
-		cJSON_ReplaceItemInObjectCaseSensitive(t->node ? t->node
-							       : m->obj,
-						       t->node ? "text"
-							       : "content", s);
 		t->dirty = 0;
 	}
 	return GS_OK;
@@ -378,12 +491,14 @@ char *gs__emit_request(struct gs__doc *d)
 	char *out = NULL;
 
 	if (!d->root) {
-		d->root = cJSON_CreateObject();
-		if (!d->root)
+		cJSON *root = cJSON_CreateObject();
+
+		if (!root || (d->model && !cJSON_AddStringToObject(
+					root, "model", d->model))) {
+			cJSON_Delete(root);
 			return NULL;
-		if (d->model && !cJSON_AddStringToObject(d->root, "model",
-							 d->model))
-			return NULL;
+		}
+		d->root = root;
 	}
 	arr = cJSON_CreateArray();
 	if (!arr)
@@ -397,38 +512,62 @@ char *gs__emit_request(struct gs__doc *d)
 		}
 		cJSON_AddItemToArray(arr, ref);
 	}
-	cJSON_AddItemToObject(d->root, "messages", arr);
+	cJSON_AddItemToObjectCS(d->root, "messages", arr);
 	out = cJSON_PrintUnformatted(d->root);
 	cJSON_DetachItemViaPointer(d->root, arr);
 	cJSON_Delete(arr); /* references only: the messages stay */
 	return out;
 }
 
+/* A minimal completion object around answers given as text. */
+static int build_response(struct gs__doc *d)
+{
+	cJSON *root = cJSON_CreateObject(), *choices = cJSON_CreateArray();
+	cJSON *obj = cJSON_CreateString("chat.completion"), *ch;
+	size_t i = 0;
+	int attached = 0;
+
+	for (size_t k = 0; k < d->n; k++)
+		if (write_back(&d->msgs[k]) < 0)
+			goto fail;
+	if (!root || !choices || !obj)
+		goto fail;
+	cJSON_AddItemToObjectCS(root, "object", obj);
+	cJSON_AddItemToObjectCS(root, "choices", choices);
+	attached = 1;
+	for (size_t k = 0; k < d->n; k++) {
+		cJSON *ix = cJSON_CreateNumber((double)k);
+
+		ch = cJSON_CreateObject();
+		if (!ch || !ix) {
+			cJSON_Delete(ch);
+			cJSON_Delete(ix);
+			goto fail;
+		}
+		cJSON_AddItemToObjectCS(ch, "index", ix);
+		cJSON_AddItemToArray(choices, ch);
+	}
+	/* Nothing below can fail: the messages move into the tree only once
+	 * it is complete, so a failure never leaves one owned twice. */
+	cJSON_ArrayForEach(ch, choices) {
+		cJSON_AddItemToObjectCS(ch, "message", d->msgs[i].obj);
+		d->msgs[i++].borrowed = 1;
+	}
+	d->root = root;
+	return GS_OK;
+fail:
+	if (!attached) {
+		cJSON_Delete(choices);
+		cJSON_Delete(obj);
+	}
+	cJSON_Delete(root);
+	return GS_ENOMEM;
+}
+
 char *gs__emit_response(struct gs__doc *d)
 {
-	if (!d->root) {
-		/* Built from a bare answer: a minimal completion object. */
-		cJSON *choices, *ch;
-
-		d->root = cJSON_CreateObject();
-		if (!d->root || !cJSON_AddStringToObject(d->root, "object",
-							 "chat.completion"))
-			return NULL;
-		choices = cJSON_AddArrayToObject(d->root, "choices");
-		for (size_t i = 0; choices && i < d->n; i++) {
-			ch = cJSON_CreateObject();
-			if (!ch)
-				return NULL;
-			cJSON_AddItemToArray(choices, ch);
-			cJSON_AddNumberToObject(ch, "index", (double)i);
-			if (write_back(&d->msgs[i]) < 0)
-				return NULL;
-			cJSON_AddItemToObject(ch, "message", d->msgs[i].obj);
-			d->msgs[i].borrowed = 1;
-		}
-		if (!choices)
-			return NULL;
-	}
+	if (!d->root && build_response(d) < 0)
+		return NULL;
 	for (size_t i = 0; i < d->n; i++)
 		if (write_back(&d->msgs[i]) < 0)
 			return NULL;

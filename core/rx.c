@@ -16,6 +16,35 @@
 #define GS__RX_MATCH_LIMIT 5000000u
 #define GS__RX_DEPTH_LIMIT 10000u
 
+/* PCRE2 allocates through gs_alloc too (fault injection sees it).  The
+ * general context only holds the two function pointers; alloc.c creates
+ * it once when the library loads and it is read-only afterwards.  NULL
+ * (PCRE2's own malloc) if that failed. */
+static pcre2_general_context *gctx;
+
+static void *rx_malloc(PCRE2_SIZE n, void *data)
+{
+	(void)data;
+	return gs_alloc(n);
+}
+
+static void rx_free(void *p, void *data)
+{
+	(void)data;
+	gs_free(p);
+}
+
+void gs__rx_init(void)
+{
+	gctx = pcre2_general_context_create(rx_malloc, rx_free, NULL);
+}
+
+void gs__rx_fini(void)
+{
+	pcre2_general_context_free(gctx);
+	gctx = NULL;
+}
+
 struct gs_rx {
 	pcre2_code *code;
 	pcre2_match_context *mctx;
@@ -29,6 +58,7 @@ int gs_rx_compile(gs_rx **out, const char *pattern, unsigned flags,
 	uint32_t opts = PCRE2_UTF | PCRE2_NO_UTF_CHECK;
 	int ec;
 	PCRE2_SIZE eo;
+	pcre2_compile_context *cctx;
 	gs_rx *rx;
 
 	*out = NULL;
@@ -50,8 +80,14 @@ int gs_rx_compile(gs_rx **out, const char *pattern, unsigned flags,
 	rx = gs_calloc(1, sizeof *rx);
 	if (!rx)
 		return GS_ENOMEM;
+	cctx = pcre2_compile_context_create(gctx);
+	if (!cctx) {
+		gs_free(rx);
+		return GS_ENOMEM;
+	}
 	rx->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-				 opts, &ec, &eo, NULL);
+				 opts, &ec, &eo, cctx);
+	pcre2_compile_context_free(cctx);
 	if (!rx->code) {
 		PCRE2_UCHAR msg[160];
 
@@ -60,10 +96,15 @@ int gs_rx_compile(gs_rx **out, const char *pattern, unsigned flags,
 			snprintf(err, errlen, "%s at offset %zu", (char *)msg,
 				 (size_t)eo);
 		gs_free(rx);
-		return GS_EINVAL;
+		return ec == PCRE2_ERROR_HEAP_FAILED ? GS_ENOMEM : GS_EINVAL;
 	}
-	rx->jit = pcre2_jit_compile(rx->code, PCRE2_JIT_COMPLETE) == 0;
-	rx->mctx = pcre2_match_context_create(NULL);
+	/* JIT code reads whole words past the end of a subject, which
+	 * valgrind reports as uninitialised reads; the valgrind pass turns
+	 * JIT off with GUARDSTACK_NO_JIT (the ASan pass covers JIT). */
+	if (!gs__secure_getenv("GUARDSTACK_NO_JIT"))
+		rx->jit = pcre2_jit_compile(rx->code,
+					    PCRE2_JIT_COMPLETE) == 0;
+	rx->mctx = pcre2_match_context_create(gctx);
 	if (!rx->mctx) {
 		gs_rx_free(rx);
 		return GS_ENOMEM;
@@ -92,7 +133,7 @@ unsigned gs_rx_groups(const gs_rx *rx)
 void *gs__md_get(gs_call *c)
 {
 	if (!c->md)
-		c->md = pcre2_match_data_create(GS__RX_MAX_GROUPS + 1, NULL);
+		c->md = pcre2_match_data_create(GS__RX_MAX_GROUPS + 1, gctx);
 	return c->md;
 }
 
@@ -113,7 +154,7 @@ int gs_rx_find(const gs_rx *rx, gs_ctx *ctx, const char *s, size_t len,
 	md = ctx ? gs__md_get(ctx->call) : NULL;
 	if (!md)
 		md = own = pcre2_match_data_create(GS__RX_MAX_GROUPS + 1,
-						   NULL);
+						   gctx);
 	if (!md)
 		return GS_ENOMEM;
 	/* Texts are validated once on the way in; no per-match check. */

@@ -5,8 +5,9 @@
  * core's own keys, then one plugin instance per section.  Any problem
  * fails the whole load: a stack with a missing filter must not run.
  */
-#include "internal.h"
+#include "upstream.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,12 @@ static int load_file(struct loadctx *lc, const char *path, int top,
 	if (lc->depth >= GS__MAX_INCLUDE_DEPTH)
 		return gs__err(err, GS_EINVAL, "%s: includes nested deeper "
 			       "than %d", path, GS__MAX_INCLUDE_DEPTH);
+	/* Depth alone does not bound the work: each level may include the
+	 * next many times over. */
+	if (lc->st->nfiles >= GS__MAX_STACK_FILES)
+		return gs__err(err, GS_EINVAL, "%s: more than %d stack files "
+			       "read for one stack; includes fan out too far",
+			       path, GS__MAX_STACK_FILES);
 	real = realpath(path, NULL);
 	if (!real)
 		return gs__err(err, GS_EIO, "%s: %s", path, strerror(errno));
@@ -142,8 +149,9 @@ static int load_file(struct loadctx *lc, const char *path, int top,
 		if (!strcmp(s->name, "stack"))
 			continue;
 		if (!strcmp(s->name, "upstream")) {
-			if (lc->st->upstream)
-				continue; /* the including file's wins */
+			/* Whole sections, not keys, replace each other: a
+			 * file's own [upstream] comes after those of the
+			 * files it includes, so the including file's wins. */
 			n = gs_calloc(1, sizeof *n);
 			if (!n) {
 				rc = gs__err(err, GS_ENOMEM, "out of memory");
@@ -151,6 +159,8 @@ static int load_file(struct loadctx *lc, const char *path, int top,
 			}
 			*n = *s;
 			memset(s, 0, sizeof *s);
+			if (lc->st->upstream)
+				gs__sections_free(lc->st->upstream, 1);
 			lc->st->upstream = n;
 			continue;
 		}
@@ -432,11 +442,11 @@ static int setup_filter(gs_stack *st, struct gs__filter *f,
 		f->keys[k] = gs_strndup(s->kv[i].key, strlen(s->kv[i].key));
 		f->values[k] = gs_strndup(s->kv[i].value,
 					  strlen(s->kv[i].value));
-		if (!f->keys[k] || !f->values[k]) {
+		f->nsettings = ++k; /* so gs_stack_free frees a half pair */
+		if (!f->keys[k - 1] || !f->values[k - 1]) {
 			gs_free(pkv);
 			return gs__err(err, GS_ENOMEM, "out of memory");
 		}
-		f->nsettings = ++k;
 	}
 	rc = gs__create_instance(st, f, pkv, n, err);
 	gs_free(pkv);
@@ -509,6 +519,8 @@ int gs_stack_load(gs_stack **out, const char *name, unsigned flags,
 		st->nfilters = i + 1;
 		rc = setup_filter(st, &st->filters[i], &lc.secs[i], &err);
 	}
+	if (rc >= 0)
+		rc = gs__up_load(st, st->upstream, &err);
 out:
 	if (path != st->path)
 		gs_free(path);
@@ -547,6 +559,7 @@ void gs_stack_free(gs_stack *st)
 	gs_free(st->filters);
 	if (st->upstream)
 		gs__sections_free(st->upstream, 1);
+	gs__up_free(st->up);
 	for (size_t i = 0; i < st->nfiles; i++)
 		gs_free(st->files[i]);
 	gs_free(st->files);
@@ -582,4 +595,170 @@ int gs_stack_filter(const gs_stack *st, size_t i, gs_filter_desc *d)
 	d->keys = (const char *const *)f->keys;
 	d->values = (const char *const *)f->values;
 	return GS_OK;
+}
+
+/* ---- [upstream] --------------------------------------------------------- */
+
+#define GS__MAX_REPLY (1u << 20)
+
+/* Reads reply_file: the offline backend's canned answer. */
+static int read_reply(gs_stack *st, struct gs__up *up, const char *file,
+		      int line, const char *rel, char **err)
+{
+	char *dir = gs__dirname(file), *path = NULL, *m = NULL;
+	gs_buf b = GS_BUF_INIT;
+	char chunk[8192];
+	ssize_t r;
+	int fd = -1, rc = GS_OK;
+
+	path = dir ? gs__join(dir, rel) : NULL;
+	if (!path) {
+		rc = gs__err(err, GS_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (st->strict && (rc = gs__check_safe(path, &m)) < 0) {
+		gs__err(err, rc, "%s:%d: [upstream]: reply_file: %s", file,
+			line, m ? m : "out of memory");
+		goto out;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = gs__err(err, GS_EIO, "%s:%d: [upstream]: reply_file: "
+			     "%s: %s", file, line, path, strerror(errno));
+		goto out;
+	}
+	while ((r = read(fd, chunk, sizeof chunk)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || b.len + (size_t)r > GS__MAX_REPLY) {
+			rc = gs__err(err, GS_EIO, "%s:%d: [upstream]: "
+				     "reply_file: %s: %s", file, line, path,
+				     r < 0 ? strerror(errno)
+				     : "larger than 1 MiB");
+			goto out;
+		}
+		if (gs_buf_append(&b, chunk, (size_t)r) < 0) {
+			rc = gs__err(err, GS_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if ((rc = gs__check_text(b.data ? b.data : "", b.len, path, &m)) < 0) {
+		gs__err(err, rc, "%s:%d: [upstream]: reply_file: %s", file,
+			line, m ? m : "out of memory");
+		goto out;
+	}
+	up->reply = gs_buf_steal(&b, &up->reply_len);
+	if (!up->reply)
+		rc = gs__err(err, GS_ENOMEM, "out of memory");
+out:
+	if (fd >= 0)
+		close(fd);
+	gs_buf_free(&b);
+	gs_free(m);
+	gs_free(path);
+	gs_free(dir);
+	return rc;
+}
+
+int gs__up_load(gs_stack *st, struct gs__section *sec, char **err)
+{
+	struct gs__up *up = gs_calloc(1, sizeof *up);
+	const char **keys = NULL, **values = NULL;
+	struct gs__kv *model = NULL, *reply = NULL, *url = NULL;
+	size_t n = 0, nkv = sec ? sec->nkv : 0;
+	char *dir = NULL, *m = NULL;
+	int rc = GS_OK;
+
+	if (!up)
+		return gs__err(err, GS_ENOMEM, "out of memory");
+	st->up = up;
+	if (sec) {
+		up->file = sec->file;
+		up->line = sec->line;
+		model = take(sec, "model");
+		reply = take(sec, "reply_file");
+		url = take(sec, "url");
+		if (url)
+			url->used = 0; /* the client reads it too */
+	}
+	up->offline = url && !strcmp(url->value, "offline");
+	up->model = gs_strndup(model ? model->value : GS__DEFAULT_MODEL,
+			       strlen(model ? model->value
+				      : GS__DEFAULT_MODEL));
+	if (!up->model)
+		return gs__err(err, GS_ENOMEM, "out of memory");
+	if (model && !*model->value)
+		return gs__err(err, GS_EINVAL, "%s:%d: [upstream]: model: "
+			       "empty", sec->file, model->line);
+	if (reply && !up->offline)
+		return gs__err(err, GS_EINVAL, "%s:%d: [upstream]: reply_file "
+			       "applies only to url = offline", sec->file,
+			       reply->line);
+	if (up->offline) {
+		for (size_t i = 0; i < nkv; i++)
+			if (!sec->kv[i].used && &sec->kv[i] != url)
+				return gs__err(err, GS_EINVAL, "%s:%d: "
+					       "[upstream]: %s has no effect "
+					       "with url = offline (only "
+					       "model and reply_file do)",
+					       sec->file, sec->kv[i].line,
+					       sec->kv[i].key);
+		if (reply)
+			return read_reply(st, up, sec->file, reply->line,
+					  reply->value, err);
+		return GS_OK;
+	}
+	keys = gs_calloc(nkv + 1, sizeof *keys);
+	values = gs_calloc(nkv + 1, sizeof *values);
+	dir = sec ? gs__dirname(sec->file) : NULL;
+	if (!keys || !values || (sec && !dir)) {
+		rc = gs__err(err, GS_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nkv; i++)
+		if (!sec->kv[i].used) {
+			keys[n] = sec->kv[i].key;
+			values[n++] = sec->kv[i].value;
+		}
+	size_t bad = n;
+	rc = gs_upstream_new(&up->client, n, keys, values, dir, &bad, &m);
+	if (rc < 0) {
+		int line = sec ? sec->line : 0;
+
+		for (size_t i = 0, k = 0; sec && i < nkv; i++)
+			if (!sec->kv[i].used && k++ == bad)
+				line = sec->kv[i].line;
+		if (sec)
+			gs__err(err, rc, "%s:%d: [upstream]: %s", sec->file,
+				line, m ? m : gs_strerror(rc));
+		else
+			gs__err(err, rc, "[upstream] defaults: %s",
+				m ? m : gs_strerror(rc));
+	}
+out:
+	gs_free(m);
+	gs_free(dir);
+	gs_free(keys);
+	gs_free(values);
+	return rc;
+}
+
+void gs__up_free(struct gs__up *up)
+{
+	if (!up)
+		return;
+	gs_upstream_free(up->client);
+	gs_free(up->model);
+	gs_free(up->reply);
+	gs_free(up);
+}
+
+gs_upstream *gs_stack_upstream(const gs_stack *st)
+{
+	return st->up ? st->up->client : NULL;
+}
+
+const char *gs_stack_model(const gs_stack *st)
+{
+	return st->up && st->up->model ? st->up->model : GS__DEFAULT_MODEL;
 }

@@ -71,8 +71,8 @@ struct range {
 };
 
 /* Spaces and punctuation outside ASCII: they end an address, as ',' and
- * ' ' do ("“a@b.com”", "a@b.com。").  Letters in these blocks (ª µ º 々
- * 〆 〇) are left out of the ranges. */
+ * ' ' do ("“a@b.com”", "a@b.com。").  Letters in these blocks (ª µ º
+ * 々 〆 〇) are left out of the ranges. */
 static const struct range punct[] = {
 	{ 0x80, 0xA9 }, { 0xAB, 0xB4 }, { 0xB6, 0xB9 }, { 0xBB, 0xBF },
 	{ 0xD7, 0xD7 }, { 0xF7, 0xF7 }, { 0x37E, 0x37E }, { 0x387, 0x387 },
@@ -239,28 +239,29 @@ static int tld_ok(const unsigned char *s, size_t a, size_t b)
 	return n >= 2;
 }
 
-/* File name extensions that are not top-level domains: "logo@2x.png" and
- * "styles@media.css" are files. */
+/* File name extensions that are not top-level domains: "logo@2x.png",
+ * "styles@media.css" and "po/ca@valencia.po" are files. */
 static int file_ext(const unsigned char *s, size_t a, size_t b)
 {
-	static const char *const ext[] = {
+	/* Fixed eight-byte entries: each test is one 64-bit compare. */
+	static const char ext[][8] = {
 		"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico",
 		"tif", "tiff", "js", "mjs", "cjs", "ts", "tsx", "jsx", "css",
 		"scss", "json", "yaml", "yml", "toml", "ini", "cfg", "txt",
 		"log", "csv", "tsv", "html", "htm", "xml", "pdf", "doc",
 		"docx", "xls", "xlsx", "ppt", "pptx", "exe", "dll", "dylib",
 		"lock", "tmp", "bak", "cpp", "hpp", "java", "class", "pyc",
-		NULL
+		"po", "pot", "rb", "php", "sql", "tar", "gz", "tgz", "woff",
+		"ttf", "map",
 	};
-	char low[8];
+	char low[8] = { 0 };
 
 	if (b - a >= sizeof low)
 		return 0;
 	for (size_t i = a; i < b; i++)
 		low[i - a] = (char)(s[i] | 0x20);
-	low[b - a] = '\0';
-	for (size_t i = 0; ext[i]; i++)
-		if (!strcmp(low, ext[i]))
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+		if (!memcmp(low, ext[i], sizeof low))
 			return 1;
 	return 0;
 }
@@ -278,7 +279,7 @@ static size_t domain_end(const unsigned char *s, size_t d, size_t len)
 	if (!label_start(s, d, len))
 		return 0;
 	for (;;) {
-		size_t ls = i, cps = 0, e;
+		size_t ls = i, cps = 0, e, scripted = i;
 		int seen = CL_NEUTRAL;
 
 		while (i < len) {
@@ -292,9 +293,16 @@ static size_t domain_end(const unsigned char *s, size_t d, size_t len)
 			} else if ((cl = cp_class(decode(s, i, &k), 1)) < 0) {
 				break;
 			}
-			if (!same_script(&seen, cl))
+			if (!same_script(&seen, cl)) {
+				/* Digits before the change of script go
+				 * with what follows, as a local part takes
+				 * them ("例子.广告123john@"). */
+				i = scripted;
 				break;
+			}
 			i += k;
+			if (cl != CL_NEUTRAL)
+				scripted = i;
 			if (++cps > MAX_LABEL)
 				return 0;
 		}
@@ -349,6 +357,17 @@ static size_t run_start(const unsigned char *s, size_t p, size_t lim)
 		p = j;
 	}
 	return p;
+}
+
+/* Whether s[0..n) contains r[0..rn) (rn > 0).  A quoted string that holds
+ * a replacement spans an address redacted before: not a local part. */
+static int contains(const unsigned char *s, size_t n, const char *r,
+		    size_t rn)
+{
+	for (size_t i = 0; rn && i + rn <= n; i++)
+		if (s[i] == (unsigned char)r[0] && !memcmp(s + i, r, rn))
+			return 1;
+	return 0;
 }
 
 /* Start of the quoted string whose closing quote is s[q], or NONE.  A
@@ -411,11 +430,17 @@ static size_t trim_local(const unsigned char *s, size_t p, size_t a,
 	return p;
 }
 
+/* Whether c can end a local part: then the '@' after it is worth a look. */
+static int local_end(unsigned c)
+{
+	return is_atext(c) || c == '.' || c == '"' || c >= 0x80;
+}
+
 /* Start of the local part that ends at the '@' s[a], or NONE: dot-atoms
  * and quoted strings joined by dots, no lower than lo (the end of the
  * last replacement). */
-static size_t local_start(const unsigned char *s, size_t a, size_t lo,
-			  size_t de, size_t len)
+static size_t local_start(const struct em *c, const unsigned char *s,
+			  size_t a, size_t lo, size_t de, size_t len)
 {
 	size_t lim = a > MAX_LOCAL + 1 ? a - MAX_LOCAL - 1 : 0, p = a, q;
 	int quote, quoted = 0, word = 0;
@@ -425,7 +450,8 @@ static size_t local_start(const unsigned char *s, size_t a, size_t lo,
 	quote = p > lim && s[p - 1] == '"';
 	for (;;) {
 		if (quote) {
-			if ((q = quoted_start(s, p - 1, lim)) == NONE)
+			if ((q = quoted_start(s, p - 1, lim)) == NONE ||
+			    contains(s + q, p - q, c->replacement, c->replen))
 				break;
 			p = q;
 			quoted = 1;
@@ -443,6 +469,10 @@ static size_t local_start(const unsigned char *s, size_t a, size_t lo,
 	}
 	if (p == a || a - p > MAX_LOCAL)
 		return NONE;
+	/* Cut short by the last replacement ("x@a.io'y@b.io"): a second
+	 * pass would see a longer local part, so take this one whole now. */
+	if (!quoted && p == lo && lo > 0 && local_end(s[lo - 1]))
+		return p;
 	if (s[p] != '"')
 		p = trim_local(s, p, a, de, len, !quoted);
 	for (size_t i = p; i < a && !word; i++)
@@ -451,12 +481,6 @@ static size_t local_start(const unsigned char *s, size_t a, size_t lo,
 }
 
 /* ---- scanning ---------------------------------------------------------- */
-
-/* Whether c can end a local part: then the '@' after it is worth a look. */
-static int local_end(unsigned c)
-{
-	return is_atext(c) || c == '.' || c == '"' || c >= 0x80;
-}
 
 /* Appends the redacted text to out once something matched; returns the
  * number of redactions (out untouched when 0) or GS_ENOMEM. */
@@ -475,9 +499,11 @@ static long scan(const struct em *c, const char *text, size_t len,
 			continue;
 		if (!(de = domain_end(s, a + 1, len)))
 			continue;
-		if (de < len && s[de] == '(')
-			continue; /* code: "a@np.linalg.inv(x)" */
-		if ((ls = local_start(s, a, copied, de, len)) == NONE)
+		/* Not code ("a@np.linalg.inv(x)"), not the middle of
+		 * "a@b.com@c.org" (whose address is "b.com@c.org"). */
+		if (de < len && (s[de] == '(' || s[de] == '@'))
+			continue;
+		if ((ls = local_start(c, s, a, copied, de, len)) == NONE)
 			continue;
 		if (gs_buf_append(out, text + copied, ls - copied) < 0 ||
 		    gs_buf_append(out, c->replacement, c->replen) < 0 ||
@@ -517,6 +543,15 @@ static int em_create(gs_config *cfg, void **out)
 	c->replen = strlen(rep);
 	if (gs_utf8_check(rep, c->replen) != c->replen) {
 		rc = gs_config_error(cfg, "replacement", "not valid UTF-8");
+		goto fail;
+	}
+	/* "REDACTED@example.com" would be an address again. */
+	if (c->keep_domain &&
+	    (!c->replen || local_end((unsigned char)rep[c->replen - 1]))) {
+		rc = gs_config_error(cfg, "keep_domain", "keep_domain = yes "
+				     "needs a replacement that ends in a "
+				     "character no address ends in, such "
+				     "as ']'");
 		goto fail;
 	}
 	if (!(c->replacement = gs_strndup(rep, c->replen))) {

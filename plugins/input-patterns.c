@@ -5,9 +5,14 @@
  * them.
  *
  * The rule set (a file of named PCRE2 patterns) is compiled once, at stack
- * load, into one alternation whose branches start with (*MARK:name): one
+ * load, into one alternation whose branches end with (*MARK:name): one
  * JIT pass finds the leftmost match of any rule, and the mark says which
- * rule it was.  PCRE2 is called directly for this, not through gs_rx_*:
+ * rule it was.  (A mark at the end, not the start, leaves PCRE2 free to
+ * compute the set of possible first characters, its built-in prefilter:
+ * positions no rule can start at are skipped without trying a branch.)
+ * PCRE2 caps a compiled pattern at 64 KiB here (link size 2), so a rule
+ * set larger than that is split into halves until each fits, one pass
+ * per part: the shipped set needs two.  PCRE2 is called directly for this, not through gs_rx_*:
  * the core's match data holds 33 groups, too few to tell dozens of
  * branches apart by group, and gs_rx_* does not expose marks.  The match
  * and depth limits are the core's, so a rule cannot backtrack for long;
@@ -28,14 +33,18 @@
  *     a line break, so rules can still anchor at line starts.
  * A second view, built only when it differs and only searched when the
  * first finds nothing (or for redaction), also joins letters split by
- * separators ("i.g.n.o.r.e", "ig-nore", "i g n o r e") and reads digits
- * used as letters ("1gn0r3").  Every byte of a view remembers the span of
+ * separators ("i.g.n.o.r.e", "ig-nore", "i g n o r e"), drops emoji and
+ * other symbols, and reads digits used as letters ("1gn0r3").  Every byte of a view remembers the span of
  * original code point(s) it came from, so a match maps back to an exact
  * original span: redaction covers the invisible characters inside a
  * phrase and never splits a UTF-8 sequence.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* secure_getenv */
+#endif
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,10 +72,10 @@ enum { IP_REJECT, IP_REDACT, IP_FLAG };
 static const char *const ip_actions[] = { "reject", "redact", "flag", NULL };
 
 typedef struct ip_instance {
-	pcre2_general_context *gctx; /* allocates through gs_alloc */
-	pcre2_compile_context *cctx;
+	pcre2_general_context *gctx; /* per-call memory, through gs_alloc */
 	pcre2_match_context *mctx;   /* the match and depth limits */
-	pcre2_code *code;            /* every rule, one alternation */
+	pcre2_code **code;           /* the rules as few alternations */
+	size_t ncode;
 	int action;
 	char *replacement;
 	size_t replen;
@@ -100,7 +109,8 @@ typedef struct ip_view {
  * (n) can map differently.  Sorted for bsearch. */
 static const struct ip_glyph { int32_t cp; char to; } ip_glyphs[] = {
 	{ 0x0131, 'i' }, { 0x01C0, 'l' }, { 0x0237, 'j' }, { 0x0251, 'a' },
-	{ 0x0261, 'g' }, { 0x0269, 'i' }, { 0x026A, 'i' }, { 0x0274, 'n' },
+	{ 0x0261, 'g' }, { 0x0262, 'g' }, { 0x0269, 'i' }, { 0x026A, 'i' },
+	{ 0x0274, 'n' },
 	{ 0x0280, 'r' }, { 0x028F, 'y' }, { 0x0299, 'b' }, { 0x029C, 'h' },
 	{ 0x029F, 'l' },
 	{ 0x0391, 'a' }, { 0x0392, 'b' }, { 0x0395, 'e' }, { 0x0396, 'z' },
@@ -385,7 +395,7 @@ static int ip_view_build(ip_view *v, const ip_units *u, const uint8_t *drop,
 	return GS_OK;
 }
 
-enum { IP_C_OTHER, IP_C_SPACE, IP_C_ALNUM, IP_C_SEP, IP_C_LEET };
+enum { IP_C_OTHER, IP_C_SPACE, IP_C_ALNUM, IP_C_SEP, IP_C_LEET, IP_C_SYM };
 
 static int ip_class(int32_t c)
 {
@@ -407,6 +417,8 @@ static int ip_class(int32_t c)
 	case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
 	case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
 		return IP_C_ALNUM;
+	case UTF8PROC_CATEGORY_SO: /* emoji and pictographs */
+		return IP_C_SYM;
 	default:
 		return IP_C_OTHER;
 	}
@@ -420,8 +432,8 @@ static int32_t ip_leet(int32_t c)
 	return p && *p ? to[p - from] : 0;
 }
 
-/* The second view: separators between letters dropped, letter-spaced
- * words joined, digits inside words read as letters.  Returns 1 when it
+/* The second view: symbols dropped, separators between letters dropped,
+ * letter-spaced words joined, digits inside words read as letters.  Returns 1 when it
  * differs from the first view (and was built), 0 when it would not. */
 static int ip_view_joined(ip_view *v, const ip_units *u)
 {
@@ -438,6 +450,11 @@ static int ip_view_joined(ip_view *v, const ip_units *u)
 	for (i = 0; i < u->n; i++) {
 		cp[i] = u->v[i].cp;
 		cls[i] = (uint8_t)ip_class(cp[i]);
+		/* "ignore 🙂 previous 🙂 instructions" */
+		if (cls[i] == IP_C_SYM) {
+			drop[i] = 1;
+			changed = 1;
+		}
 	}
 	/* "i.g.n.o.r.e", "ig-nore": short separator runs between letters. */
 	for (i = 1; i < u->n; i = j) {
@@ -549,10 +566,11 @@ static int ip_spans_put(ip_spans *s, const ip_span *sp)
 	return GS_OK;
 }
 
-/* Finds the leftmost non-empty match at or after *from in a view.
- * Returns 1 (*hit in original offsets), 0, or GS_E*. */
-static int ip_find(const ip_instance *in, pcre2_match_data *md,
-		   const ip_view *v, size_t *from, ip_span *hit)
+/* Finds the leftmost non-empty match of one alternation at or after
+ * `from`: 1 with ov[0..1] and *mark set, 0, or GS_E*. */
+static int ip_find1(const pcre2_code *code, const ip_instance *in,
+		    pcre2_match_data *md, const ip_view *v, size_t from,
+		    const char **mark)
 {
 	const char *s = v->text.data;
 	size_t len = v->text.len;
@@ -560,10 +578,10 @@ static int ip_find(const ip_instance *in, pcre2_match_data *md,
 	int rc;
 
 	for (;;) {
-		if (*from > len)
+		if (from > len)
 			return 0;
 		/* rc 0 only says the ovector is short: we read group 0 only */
-		rc = pcre2_match(in->code, (PCRE2_SPTR)s, len, *from,
+		rc = pcre2_match(code, (PCRE2_SPTR)s, len, from,
 				 PCRE2_NO_UTF_CHECK, md, in->mctx);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			return 0;
@@ -575,16 +593,40 @@ static int ip_find(const ip_instance *in, pcre2_match_data *md,
 			break;
 		/* an empty match (lookarounds only) judges nothing: step on
 		 * by one code point */
-		*from = ov[0] + 1;
-		while (*from < len && ((unsigned char)s[*from] & 0xC0) == 0x80)
-			(*from)++;
+		from = ov[0] + 1;
+		while (from < len && ((unsigned char)s[from] & 0xC0) == 0x80)
+			from++;
 	}
-	*from = ov[1];
-	hit->start = v->os[ov[0]];
-	hit->end = v->oe[ov[1] - 1];
-	hit->rule = (const char *)pcre2_get_mark(md);
-	if (!hit->rule)
-		hit->rule = "?";
+	*mark = (const char *)pcre2_get_mark(md);
+	return 1;
+}
+
+/* Finds the leftmost non-empty match at or after *from in a view, over
+ * every alternation (the earlier one wins a tie, as one alternation
+ * would).  Returns 1 (*hit in original offsets), 0, or GS_E*. */
+static int ip_find(const ip_instance *in, pcre2_match_data *md,
+		   const ip_view *v, size_t *from, ip_span *hit)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+	size_t k, start = SIZE_MAX, end = 0;
+	const char *mark = NULL, *best = NULL;
+	int rc;
+
+	for (k = 0; k < in->ncode; k++) {
+		if ((rc = ip_find1(in->code[k], in, md, v, *from, &mark)) < 0)
+			return rc;
+		if (rc == 1 && ov[0] < start) {
+			start = ov[0];
+			end = ov[1];
+			best = mark;
+		}
+	}
+	if (start == SIZE_MAX)
+		return 0;
+	*from = end;
+	hit->start = v->os[start];
+	hit->end = v->oe[end - 1];
+	hit->rule = best ? best : "?";
 	return 1;
 }
 
@@ -786,10 +828,11 @@ static const char *ip_refers(const char *p)
 	return NULL;
 }
 
-/* Compiles with the instance's contexts; on failure writes "message at
- * offset N" to err. */
-static pcre2_code *ip_compile(const ip_instance *in, const char *pat,
-			      char *err, size_t errlen)
+/* Compiles a pattern; on failure writes "message at offset N" to err.
+ * Compiled (and JIT) code uses PCRE2's own allocator, not gs_alloc: it is
+ * made once, at load, and libpcre2 10.42's JIT compiler crashes when its
+ * allocator fails, which fault injection would make it do. */
+static pcre2_code *ip_compile(const char *pat, char *err, size_t errlen)
 {
 	PCRE2_UCHAR msg[160];
 	PCRE2_SIZE off;
@@ -797,7 +840,7 @@ static pcre2_code *ip_compile(const ip_instance *in, const char *pat,
 	int ec;
 
 	code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-			     IP_RX_FLAGS, &ec, &off, in->cctx);
+			     IP_RX_FLAGS, &ec, &off, NULL);
 	if (!code) {
 		pcre2_get_error_message(ec, msg, sizeof msg);
 		snprintf(err, errlen, "%s at offset %zu", (char *)msg,
@@ -834,7 +877,7 @@ static int ip_rule_check(const ip_instance *in, gs_config *cfg,
 				   "one pattern", name, why);
 		return GS_EINVAL;
 	}
-	if (!(code = ip_compile(in, pat, err, sizeof err))) {
+	if (!(code = ip_compile(pat, err, sizeof err))) {
 		gs_config_error_at(cfg, file, line, "rule %s: %s", name, err);
 		return GS_EINVAL;
 	}
@@ -855,7 +898,7 @@ static int ip_rule_check(const ip_instance *in, gs_config *cfg,
 	 * swallow the branches after it: try it as one. */
 	if (gs_buf_printf(&probe, "(?:%s\\E)|()", pat) < 0)
 		return GS_ENOMEM;
-	code = ip_compile(in, probe.data, err, sizeof err);
+	code = ip_compile(probe.data, err, sizeof err);
 	gs_buf_free(&probe);
 	rc = code && ip_groups(code) == groups + 1;
 	pcre2_code_free(code);
@@ -987,14 +1030,91 @@ static long ip_seen_add(ip_seen *s, const char *name, long line)
 	return 0;
 }
 
-/* Reads the rules file and compiles the combined pattern. */
+/* The rules' branches, "(?:PATTERN\E)(*MARK:NAME)" each, end to end. */
+typedef struct ip_branches {
+	gs_buf text;
+	size_t *end; /* end offset of each branch in text */
+	size_t n, cap;
+} ip_branches;
+
+static int ip_branch_add(ip_branches *b, const char *name, const char *pat)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		size_t *v = gs_realloc(b->end, cap * sizeof *v);
+
+		if (!v)
+			return GS_ENOMEM;
+		b->end = v;
+		b->cap = cap;
+	}
+	/* \E ends a \Q the rule left open; the mark names the rule */
+	if (gs_buf_printf(&b->text, "(?:%s\\E)(*MARK:%s)", pat, name) < 0)
+		return GS_ENOMEM;
+	b->end[b->n++] = b->text.len;
+	return GS_OK;
+}
+
+/* Compiles branches [i, j) as one alternation, or, when PCRE2 finds it
+ * too large, each half on its own. */
+static int ip_add_code(ip_instance *in, gs_config *cfg, const char *key,
+		       const char *path, const ip_branches *b, size_t i,
+		       size_t j)
+{
+	gs_buf alt = GS_BUF_INIT;
+	PCRE2_UCHAR msg[160];
+	PCRE2_SIZE off;
+	pcre2_code **v, *code;
+	size_t k, from;
+	int ec, rc;
+
+	for (k = i; k < j; k++) {
+		from = k ? b->end[k - 1] : 0;
+		if ((k > i && gs_buf_putc(&alt, '|') < 0) ||
+		    gs_buf_append(&alt, b->text.data + from,
+				  b->end[k] - from) < 0) {
+			gs_buf_free(&alt);
+			return GS_ENOMEM;
+		}
+	}
+	code = pcre2_compile((PCRE2_SPTR)alt.data, alt.len, IP_RX_FLAGS, &ec,
+			     &off, NULL);
+	gs_buf_free(&alt);
+	if (!code && ec == PCRE2_ERROR_PATTERN_TOO_LARGE && j - i > 1) {
+		if ((rc = ip_add_code(in, cfg, key, path, b, i,
+				      i + (j - i) / 2)) < 0)
+			return rc;
+		return ip_add_code(in, cfg, key, path, b, i + (j - i) / 2, j);
+	}
+	if (!code) {
+		pcre2_get_error_message(ec, msg, sizeof msg);
+		gs_config_error(cfg, key, "%s: rules do not combine: %s", path,
+				(char *)msg);
+		return GS_EINVAL;
+	}
+	if (!(v = gs_realloc(in->code, (in->ncode + 1) * sizeof *v))) {
+		pcre2_code_free(code);
+		return GS_ENOMEM;
+	}
+	in->code = v;
+	in->code[in->ncode++] = code;
+	/* Without JIT (no executable memory, or GUARDSTACK_NO_JIT for the
+	 * valgrind pass, as the core does) PCRE2 interprets: slower, under
+	 * the same limits. */
+	if (!secure_getenv("GUARDSTACK_NO_JIT"))
+		pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	return GS_OK;
+}
+
+/* Reads the rules file and compiles the rules into alternations. */
 static int ip_load(ip_instance *in, gs_config *cfg, const char *key,
 		   const char *path)
 {
-	gs_buf file = GS_BUF_INIT, all = GS_BUF_INIT;
+	gs_buf file = GS_BUF_INIT;
+	ip_branches br = { GS_BUF_INIT, NULL, 0, 0 };
 	ip_seen seen = { NULL, NULL, 0, 0 };
 	long line = 0, first;
-	char err[256], *p, *end, *name, *pat;
+	char *p, *end, *name, *pat;
 	int rc;
 
 	if ((rc = gs_config_check_file(cfg, key, path)) < 0 ||
@@ -1026,31 +1146,20 @@ static int ip_load(ip_instance *in, gs_config *cfg, const char *key,
 			}
 			goto out;
 		}
-		if ((rc = ip_rule_check(in, cfg, path, line, name, pat)) < 0)
-			goto out;
-		/* the mark names the rule that matched */
-		rc = gs_buf_printf(&all, "%s(*MARK:%s)(?:%s\\E)",
-				   seen.n > 1 ? "|" : "", name, pat);
-		if (rc < 0)
+		if ((rc = ip_rule_check(in, cfg, path, line, name, pat)) < 0 ||
+		    (rc = ip_branch_add(&br, name, pat)) < 0)
 			goto out;
 	}
-	rc = GS_EINVAL;
-	if (!seen.n) {
+	if (!br.n) {
 		gs_config_error(cfg, key, "%s: no rules", path);
+		rc = GS_EINVAL;
 		goto out;
 	}
-	if (!(in->code = ip_compile(in, all.data, err, sizeof err))) {
-		gs_config_error(cfg, key, "%s: rules do not combine: %s",
-				path, err);
-		goto out;
-	}
-	/* Without JIT (no executable memory) PCRE2 interprets, slower but
-	 * under the same limits. */
-	pcre2_jit_compile(in->code, PCRE2_JIT_COMPLETE);
-	rc = GS_OK;
+	rc = ip_add_code(in, cfg, key, path, &br, 0, br.n);
 out:
 	gs_buf_free(&file);
-	gs_buf_free(&all);
+	gs_buf_free(&br.text);
+	gs_free(br.end);
 	gs_free(seen.name);
 	gs_free(seen.line);
 	return rc;
@@ -1076,9 +1185,10 @@ static void ip_destroy(void *instance)
 
 	if (!in)
 		return;
-	pcre2_code_free(in->code);
+	while (in->ncode)
+		pcre2_code_free(in->code[--in->ncode]);
+	gs_free(in->code);
 	pcre2_match_context_free(in->mctx);
-	pcre2_compile_context_free(in->cctx);
 	pcre2_general_context_free(in->gctx);
 	gs_free(in->replacement);
 	gs_free(in);
@@ -1103,9 +1213,8 @@ static int ip_contexts(ip_instance *in)
 						NULL);
 	if (!in->gctx)
 		return GS_ENOMEM;
-	in->cctx = pcre2_compile_context_create(in->gctx);
 	in->mctx = pcre2_match_context_create(in->gctx);
-	if (!in->cctx || !in->mctx)
+	if (!in->mctx)
 		return GS_ENOMEM;
 	pcre2_set_match_limit(in->mctx, IP_MATCH_LIMIT);
 	pcre2_set_depth_limit(in->mctx, IP_DEPTH_LIMIT);

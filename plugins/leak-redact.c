@@ -407,9 +407,10 @@ static gs_result lr_request(void *instance, gs_ctx *ctx)
 	size_t m, n = gs_msg_count(ctx);
 	int rc;
 
-	/* Nothing to add: passing is the honest answer for this phase. */
+	/* Nothing to judge here without a canary: abstain, so that as a
+	 * `sufficient` filter it cannot end the request phase early. */
 	if (!lr->canary)
-		return GS_RESULT_OK;
+		return GS_RESULT_IGNORE;
 	hex = gs_alloc(2 * LR_CANARY_BYTES + 1);
 	if (!hex || gs_random(rnd, sizeof(rnd)) < 0) {
 		gs_free(hex);

@@ -120,8 +120,10 @@ static int lg_line(const struct lg *lg, const gs_call_info *info, gs_buf *b)
 			   ts.tv_nsec / 1000000);
 	/* All fields below are in ABI 1.0; the check keeps a smaller
 	 * struct from an unexpected core from being read past its end. */
-	if (rc < 0 || !LG_HAS(info, filters))
+	if (rc < 0)
 		return rc;
+	if (!LG_HAS(info, filters))
+		return gs_buf_puts(b, "}\n");
 	if ((rc = lg_kstr(b, "stack", info->stack)) < 0 ||
 	    (rc = lg_kstr(b, "call_id", info->call_id)) < 0 ||
 	    (rc = lg_kstr(b, "model", info->model)) < 0)

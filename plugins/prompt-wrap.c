@@ -44,7 +44,6 @@ struct pw {
 	char *notice;    /* delimiter mode: may contain {open}, {close} */
 	char *system;    /* the stack's system prompt, or NULL */
 	int sys_mode;
-	gs_rx *fake;     /* marker look-alikes in user text */
 };
 
 /* ---- configuration ---------------------------------------------------- */
@@ -160,7 +159,6 @@ static void pw_destroy(void *instance)
 	gs_free(pw->tpl);
 	gs_free(pw->notice);
 	gs_free(pw->system);
-	gs_rx_free(pw->fake);
 	gs_free(pw);
 }
 
@@ -176,7 +174,6 @@ static int pw_default(char **field, const char *def)
 static int pw_create(gs_config *cfg, void **instance)
 {
 	struct pw *pw = gs_calloc(1, sizeof(*pw));
-	char err[128];
 	int rc;
 
 	if (!pw)
@@ -233,12 +230,13 @@ static int pw_create(gs_config *cfg, void **instance)
 		rc = pw_default(&pw->notice, pw_default_notice);
 		if (rc < 0)
 			goto fail;
-		/* "<<" that a model could read as the start of one of our
-		 * markers: <<untrusted-..., <</untrusted-..., with spacing. */
-		rc = gs_rx_compile(&pw->fake, "<<(?=\\s*/?\\s*untrusted)",
-				   GS_RX_CASELESS, err, sizeof(err));
-		if (rc < 0) {
-			gs_config_error(cfg, NULL, "internal pattern: %s", err);
+		/* The model must be told this call's markers. */
+		if (!strstr(pw->notice, "{open}") ||
+		    !strstr(pw->notice, "{close}")) {
+			gs_config_error(cfg, gs_config_has(cfg, "notice") ?
+					"notice" : "notice_file",
+					"notice lacks {open} or {close}");
+			rc = GS_EINVAL;
 			goto fail;
 		}
 	}
@@ -267,6 +265,48 @@ static int pw_expand(gs_buf *out, const char *tpl, const char *name,
 	return gs_buf_puts(out, tpl);
 }
 
+static int pw_space(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Appends s with every "<<" that a model could read as the start of one
+ * of our markers (<<untrusted-, <</untrusted-, spaced out, any case)
+ * turned into U+2039 twice: still readable, no longer "<<". */
+static int pw_defang(gs_buf *out, const char *s, size_t len)
+{
+	static const char word[] = "untrusted";
+	size_t i = 0, done = 0;
+
+	while (i + 1 < len) {
+		size_t j = i + 2, k;
+
+		if (s[i] != '<' || s[i + 1] != '<') {
+			i++;
+			continue;
+		}
+		while (j < len && pw_space(s[j]))
+			j++;
+		if (j < len && s[j] == '/')
+			j++;
+		while (j < len && pw_space(s[j]))
+			j++;
+		for (k = 0; k < sizeof(word) - 1 && j + k < len; k++)
+			if ((s[j + k] | 0x20) != word[k])
+				break;
+		if (k < sizeof(word) - 1) {
+			i++;
+			continue;
+		}
+		if (gs_buf_append(out, s + done, i - done) < 0 ||
+		    gs_buf_puts(out, "\u2039\u2039") < 0)
+			return GS_ENOMEM;
+		i += 2;
+		done = i;
+	}
+	return gs_buf_append(out, s + done, len - done);
+}
+
 static int pw_is_system(const char *role)
 {
 	return role && (!strcmp(role, "system") || !strcmp(role, "developer"));
@@ -289,20 +329,8 @@ static int pw_wrap(const struct pw *pw, gs_ctx *ctx, size_t i,
 		rc = gs_buf_puts(&b, mopen);
 		if (rc == 0)
 			rc = gs_buf_putc(&b, '\n');
-		if (rc == 0) {
-			/* U+2039 twice: still readable, no longer "<<". */
-			size_t at = b.len;
-			long n = gs_rx_replace(pw->fake, ctx, s, len, NULL,
-					       NULL, "\u2039\u2039", &b);
-
-			rc = n < 0 ? (int)n : 0;
-			/* No match: the text goes in as it is (whether or
-			 * not gs_rx_replace copied it). */
-			if (n == 0) {
-				b.len = at;
-				rc = gs_buf_append(&b, s, len);
-			}
-		}
+		if (rc == 0)
+			rc = pw_defang(&b, s, len);
 		if (rc == 0)
 			rc = gs_buf_putc(&b, '\n');
 		if (rc == 0)
@@ -336,8 +364,11 @@ static int pw_system(const struct pw *pw, gs_ctx *ctx, const char *ours,
 		return gs_msg_insert(ctx, 0, "system", ours, olen);
 	old = gs_msg_text(ctx, 0, &oldlen);
 	rc = gs_buf_append(&b, ours, olen);
-	if (rc == 0 && old && oldlen)
-		rc = gs_buf_printf(&b, "\n\n%.*s", (int)oldlen, old);
+	if (rc == 0 && old && oldlen) {
+		rc = gs_buf_puts(&b, "\n\n");
+		if (rc == 0)
+			rc = gs_buf_append(&b, old, oldlen);
+	}
 	if (rc == 0)
 		rc = gs_msg_set_text(ctx, 0, b.data, b.len);
 	gs_buf_free(&b);

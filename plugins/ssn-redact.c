@@ -132,7 +132,8 @@ static size_t sep_at(const unsigned char *s, size_t i, size_t len, int *cls)
 			*cls = SEP_DASH;
 			return 3;
 		}
-		if (s[i + 1] == 0x80 && (s[i + 2] == 0x89 || s[i + 2] == 0xAF)) {
+		if (s[i + 1] == 0x80 &&
+		    (s[i + 2] == 0x89 || s[i + 2] == 0xAF)) {
 			*cls = SEP_SPACE;
 			return 3;
 		}
@@ -172,8 +173,11 @@ static size_t sep_before(const unsigned char *s, size_t p, size_t len,
  * a digit and a dash, dot or '/' ("4111-123-45-6789", "1.123.45.6789");
  * a spaced number not after a digit and a space either ("+49 123 45
  * 6789").  A letter before a dash ("ID-123-45-6789") is a prefix, not a
- * longer number. */
-static int left_ok(const unsigned char *s, size_t p, size_t len, int form)
+ * longer number.  Digits below `redacted` belong to a number already
+ * replaced: they glue nothing, as its replacement will not on a second
+ * pass. */
+static int left_ok(const unsigned char *s, size_t p, size_t len, int form,
+		   size_t redacted)
 {
 	size_t k;
 	int cls = SEP_NONE;
@@ -188,7 +192,7 @@ static int left_ok(const unsigned char *s, size_t p, size_t len, int form)
 	} else {
 		k = sep_before(s, p, len, &cls);
 	}
-	if (k && p > k && is_digit(s[p - k - 1]) &&
+	if (k && p > k && is_digit(s[p - k - 1]) && p - k - 1 >= redacted &&
 	    (cls != SEP_SPACE || form == SEP_SPACE))
 		return 0;
 	return 1;
@@ -196,13 +200,16 @@ static int left_ok(const unsigned char *s, size_t p, size_t len, int form)
 
 /* The same to the right of the number's end e: not before a letter or
  * '_', nor a separator or '/' and a digit ("123-45-6789-0001",
- * "123.45.6789.1"), nor '-' and a letter ("123-45-6789-B"); for a spaced
- * number, not before a space and a digit. */
-static int right_ok(const unsigned char *s, size_t e, size_t len, int form)
+ * "123.45.6789.1"), nor '-' and a letter ("123-45-6789-B").  A spaced
+ * number before a space and a digit is decided by the caller: *next is
+ * set to that digit's offset (else 0). */
+static int right_ok(const unsigned char *s, size_t e, size_t len, int form,
+		    size_t *next)
 {
 	size_t k;
 	int cls = SEP_NONE;
 
+	*next = 0;
 	if (e >= len)
 		return 1;
 	if (is_alpha(s[e]) || s[e] == '_')
@@ -213,9 +220,12 @@ static int right_ok(const unsigned char *s, size_t e, size_t len, int form)
 	} else {
 		k = sep_at(s, e, len, &cls);
 	}
+	*next = 0;
 	if (!k || e + k >= len)
 		return 1;
-	if (is_digit(s[e + k]) && (cls != SEP_SPACE || form == SEP_SPACE))
+	if (is_digit(s[e + k]) && cls == SEP_SPACE && form == SEP_SPACE)
+		*next = e + k;
+	else if (is_digit(s[e + k]) && cls != SEP_SPACE)
 		return 0;
 	if (s[e] == '-' && is_alpha(s[e + k]))
 		return 0;
@@ -266,8 +276,8 @@ static int plausible(const unsigned char d[9])
 
 /* Lower-case words that announce an SSN.  A ' ' matches a run of blanks,
  * dots, dashes or underscores ("Soc. Sec.", "social-security"); a trailing
- * '*' makes the word a prefix ("social security number", "taxpayer
- * identification"); otherwise a letter may not follow. */
+ * '*' lets the last word go on ("taxpayer identification"); otherwise a
+ * letter may not follow. */
 static const char *const context_words[] = {
 	"ssn", "ssns", "ss#", "ss #", "ss no", "ss num*", "ssa",
 	"social security*", "soc sec*", "taxpayer id*", "tin", "itin",
@@ -297,23 +307,106 @@ static size_t word_at(const unsigned char *s, size_t i, size_t lim,
 			return 0;
 		i++;
 	}
-	if (!*w && is_alpha(w[-1]) && i < lim && is_alpha(s[i]))
+	if (*w == '*') {
+		while (i < lim && is_alpha(s[i]))
+			i++; /* the word ends where its letters do */
+	} else if (is_alpha(w[-1]) && i < lim && is_alpha(s[i])) {
 		return 0;
+	}
 	return i;
 }
 
-/* Whether a context word ends in the window before the number at s[p]. */
-static int has_context(const struct ssn *c, const unsigned char *s, size_t p)
-{
-	size_t lo = p > c->window + 24 ? p - c->window - 24 : 0;
+/* Words that may follow a context word and belong to it: the window is
+ * counted from the end of "Social Security Number", not of "Security". */
+static const char *const number_words[] = {
+	" number", " numbers", " no", " num", " #", "#", " card", " id", NULL
+};
 
-	for (size_t i = lo; i < p; i++) {
-		if (!is_alpha(s[i]) || (i > 0 && is_alpha(s[i - 1])))
+/* Whether win[0..n) holds an s, t or i, the initials of every context
+ * word: tables of bare numbers have none, and are then passed over eight
+ * bytes at a time. */
+static int has_initial(const unsigned char *win, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, a, b, c;
+
+		memcpy(&w, win + i, 8);
+		w |= ONES * 0x20;
+		a = w ^ (ONES * 's');
+		b = w ^ (ONES * 't');
+		c = w ^ (ONES * 'i');
+		/* A zero byte in a, b or c is a match. */
+		if (((a - ONES) & ~a) & HIGHS || ((b - ONES) & ~b) & HIGHS ||
+		    ((c - ONES) & ~c) & HIGHS)
+			return 1;
+	}
+	for (; i < n; i++)
+		if ((win[i] | 0x20) == 's' || (win[i] | 0x20) == 't' ||
+		    (win[i] | 0x20) == 'i')
+			return 1;
+	return 0;
+}
+
+#define MAX_WINDOW 1000
+#define CONTEXT_SLACK 40 /* room for the context word itself */
+
+/* One scan of one text. */
+struct scan {
+	const struct ssn *c;
+	const unsigned char *s;
+	size_t len;
+	gs_buf *out;      /* the redacted text up to `copied` */
+	size_t copied;    /* s[0..copied) is in out */
+	size_t last_end;  /* end of the last redacted number */
+	long n;           /* numbers redacted so far */
+};
+
+/* Whether a context word ends at most `window` bytes before the number at
+ * s[p].  The bytes searched are those a second pass would see: the
+ * redacted output so far, then the text since the last replacement.  So
+ * distances shrink as they will, and replacements ("[SSN]") are skipped
+ * rather than taken for context words; a second pass then finds nothing
+ * new. */
+static int has_context(const struct scan *st, size_t p)
+{
+	const struct ssn *c = st->c;
+	const unsigned char *rep = (const unsigned char *)c->replacement;
+	size_t rl = c->mask == MASK_NONE ? c->replen : 0;
+	unsigned char win[MAX_WINDOW + CONTEXT_SLACK];
+	size_t need = c->window + CONTEXT_SLACK, n = 0, tail;
+
+	tail = p - st->copied < need ? p - st->copied : need;
+	if (tail < need && st->out->len) {
+		n = need - tail < st->out->len ? need - tail : st->out->len;
+		memcpy(win, st->out->data + st->out->len - n, n);
+	}
+	memcpy(win + n, st->s + p - tail, tail);
+	p = n + tail;
+	if (!has_initial(win, p))
+		return 0;
+	/* Nearest first: in a list of SSNs the first word tried is it. */
+	for (size_t i = p; i-- > 0;) {
+		if (rl && win[i] == rep[rl - 1] && i + 1 >= rl &&
+		    !memcmp(win + i + 1 - rl, rep, rl)) {
+			i -= rl - 1;
+			continue;
+		}
+		/* Every context word starts with s, t or i. */
+		if (((win[i] | 0x20) != 's' && (win[i] | 0x20) != 't' &&
+		     (win[i] | 0x20) != 'i') || (i > 0 && is_alpha(win[i - 1])))
 			continue;
 		for (size_t w = 0; context_words[w]; w++) {
-			size_t e = word_at(s, i, p, context_words[w]);
+			size_t e = word_at(win, i, p, context_words[w]), f;
 
-			if (e && e + c->window >= p)
+			if (!e)
+				continue;
+			for (size_t k = 0; number_words[k]; k++)
+				if ((f = word_at(win, e, p,
+						 number_words[k])) > e)
+					e = f;
+			if (e + c->window >= p)
 				return 1;
 		}
 	}
@@ -370,44 +463,58 @@ static int emit(const struct ssn *c, gs_buf *out, const unsigned char *s,
 	return GS_OK;
 }
 
+/* End of the SSN whose digits start at s[i], or 0.  `look` allows one
+ * look ahead: a spaced number followed by a space and a digit stands on
+ * its own only when an SSN of another form starts there ("123 45 6789
+ * 234-56-7890" is two numbers, "123 45 6789 0" one longer one). */
+static size_t match_at(const struct scan *st, size_t i, int look)
+{
+	const struct ssn *c = st->c;
+	const unsigned char *s = st->s;
+	size_t run = digit_run(s, i, st->len), end = 0, next;
+	int form = FORM_BARE;
+	unsigned char d[9];
+
+	if (run == 3) {
+		end = separated_end(s, i, st->len, &form, d);
+	} else if (run == 9 && c->window) {
+		end = i + 9;
+		memcpy(d, s + i, 9);
+	}
+	if (!end || !left_ok(s, i, st->len, form, st->n ? st->last_end : 0) ||
+	    !right_ok(s, end, st->len, form, &next) ||
+	    (next && (!look || !match_at(st, next, 0))) ||
+	    (c->validate && !plausible(d)))
+		return 0;
+	if (form == FORM_BARE && !has_context(st, i) &&
+	    !(st->n && i - st->last_end <= c->window &&
+	      list_gap(s, st->last_end, i)))
+		return 0;
+	return end;
+}
+
 /* Appends the redacted text to out once something matched; returns the
  * number of redactions (out untouched when 0) or GS_ENOMEM. */
 static long scan(const struct ssn *c, const char *text, size_t len,
 		 gs_buf *out)
 {
-	const unsigned char *s = (const unsigned char *)text;
-	size_t i = 0, copied = 0, last_end = 0;
-	unsigned char d[9];
-	long n = 0;
+	struct scan st = { c, (const unsigned char *)text, len, out, 0, 0, 0 };
+	size_t i = 0, end;
 
-	while ((i = next_digit(s, i, len)) < len) {
-		size_t run = digit_run(s, i, len), end = 0;
-		int form = FORM_BARE;
-
-		if (run == 3) {
-			end = separated_end(s, i, len, &form, d);
-		} else if (run == 9 && c->window) {
-			end = i + 9;
-			memcpy(d, s + i, 9);
-		}
-		if (!end || !left_ok(s, i, len, form) ||
-		    !right_ok(s, end, len, form) ||
-		    (c->validate && !plausible(d)) ||
-		    (form == FORM_BARE && !has_context(c, s, i) &&
-		     !(n && i - last_end <= c->window &&
-		       list_gap(s, last_end, i)))) {
-			i += run;
+	while ((i = next_digit(st.s, i, len)) < len) {
+		if (!(end = match_at(&st, i, 1))) {
+			i += digit_run(st.s, i, len);
 			continue;
 		}
-		if (gs_buf_append(out, text + copied, i - copied) < 0 ||
-		    emit(c, out, s, i, end) < 0)
+		if (gs_buf_append(out, text + st.copied, i - st.copied) < 0 ||
+		    emit(c, out, st.s, i, end) < 0)
 			return GS_ENOMEM;
-		n++;
-		copied = last_end = i = end;
+		st.n++;
+		st.copied = st.last_end = i = end;
 	}
-	if (n && gs_buf_append(out, text + copied, len - copied) < 0)
+	if (st.n && gs_buf_append(out, text + st.copied, len - st.copied) < 0)
 		return GS_ENOMEM;
-	return n;
+	return st.n;
 }
 
 /* ---- plugin ------------------------------------------------------------ */
@@ -434,7 +541,7 @@ static int ssn_create(gs_config *cfg, void **out)
 	    (rc = gs_config_enum(cfg, "mask", masks, MASK_NONE,
 				 &c->mask)) < 0 ||
 	    (rc = gs_config_bool(cfg, "validate", 1, &c->validate)) < 0 ||
-	    (rc = gs_config_long(cfg, "context_window", 0, 1000, 30,
+	    (rc = gs_config_long(cfg, "context_window", 0, MAX_WINDOW, 30,
 				 &window)) < 0)
 		goto fail;
 	c->window = (size_t)window;

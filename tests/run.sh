@@ -70,7 +70,7 @@ count build-asan/test-suite.log
 show_failures build-asan/test-suite.log
 
 log "3/5 make check-valgrind"
-(cd build && GUARDSTACK_NO_DLCLOSE=1 GS_PASS=valgrind \
+(cd build && GUARDSTACK_NO_DLCLOSE=1 GUARDSTACK_NO_JIT=1 GS_PASS=valgrind \
 	make -j"$jobs" --no-print-directory check-valgrind \
 		>check-valgrind.out 2>&1)
 count build/test-suite.log

@@ -20,6 +20,8 @@ struct cli_opts {
 	gs_phase phase;
 	int json, jsonl, verbose;
 	size_t max_bytes;
+	const char *model;   /* run: -m, or NULL */
+	const char *prompt;  /* run: the PROMPT argument, or NULL */
 };
 
 /* io.c */
@@ -31,10 +33,26 @@ int cli_read_all(FILE *fp, size_t max, char **out, size_t *len);
  * bytes: the rest of it is skipped and b holds nothing useful. */
 int cli_read_line(FILE *fp, gs_buf *b, size_t max, int *too_long);
 void cli_err(const char *fmt, ...) GS_PRINTF(1, 2);
+/* Installs handlers that report a crash on stderr before the signal ends
+ * the process (see io.c). */
+void cli_on_crash(void);
 /* Loads the stack named in opts, printing the error; EXIT_* or 0. */
 int cli_load(const struct cli_opts *o, gs_stack **st);
 
+/* jsonl.c */
+/* Appends the texts of the role the CLI fed in (user for requests, the
+ * assistant for answers) to b: a filter may have added other messages
+ * around it.  0, or -1 out of memory. */
+int cli_own_text(const gs_call *c, gs_phase phase, gs_buf *b);
+/* One --jsonl input line (line number n, too_long when the reader cut it)
+ * through the stack: *out gets the answer line, newline included.
+ * Returns 0, or -1 out of memory (nothing to write). */
+int cli_jsonl_line(const gs_stack *st, gs_phase phase, const char *s,
+		   size_t len, int too_long, size_t max_bytes,
+		   unsigned long n, gs_buf *out);
+
 int cmd_check(const struct cli_opts *o);
 int cmd_filter(const struct cli_opts *o);
+int cmd_run(const struct cli_opts *o);
 
 #endif

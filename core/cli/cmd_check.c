@@ -41,6 +41,15 @@ int cmd_check(const struct cli_opts *o)
 		for (size_t k = 0; k < d.nsettings; k++)
 			printf("    %s = %s\n", d.keys[k], d.values[k]);
 	}
+	if (!gs_stack_upstream(st))
+		printf("upstream: offline (no model is called), model %s\n",
+		       gs_stack_model(st));
+	else
+		/* Key sources only: a key is never read by check. */
+		printf("upstream: %s, model %s, keys %s\n",
+		       gs_upstream_url(gs_stack_upstream(st)),
+		       gs_stack_model(st),
+		       gs_upstream_key_sources(gs_stack_upstream(st)));
 	printf("ok\n");
 	gs_stack_free(st);
 	return 0;

@@ -6,7 +6,6 @@
  */
 #include "config.h"
 #include "cli.h"
-#include <cjson/cJSON.h>
 #include <string.h>
 
 static int outcome_exit(const gs_call *c, int oc)
@@ -44,23 +43,6 @@ static void report(const gs_stack *st, const gs_call *c, gs_phase phase)
 				r[i].count_unit);
 		fputc('\n', stderr);
 	}
-}
-
-/* The text of the role the CLI fed in (user for requests, assistant for
- * answers): a filter may have added other messages around it. */
-static int own_text(const gs_call *c, gs_phase phase, gs_buf *b)
-{
-	const char *role = phase == GS_PHASE_REQUEST ? "user" : "assistant";
-	size_t n = gs_call_text_count(c, phase), l;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *t = gs_call_text(c, phase, i, &l);
-
-		if (!strcmp(gs_call_text_role(c, phase, i), role) &&
-		    gs_buf_append(b, t, l) < 0)
-			return -1;
-	}
-	return gs_buf_reserve(b, 0);
 }
 
 static int run_one(const struct cli_opts *o, gs_stack *st, const char *in,
@@ -114,7 +96,7 @@ static int run_one(const struct cli_opts *o, gs_stack *st, const char *in,
 			gs_free(out);
 		} else {
 			gs_buf t = GS_BUF_INIT;
-			if (own_text(c, o->phase, &t) < 0) {
+			if (cli_own_text(c, o->phase, &t) < 0) {
 				cli_err("out of memory");
 				ret = EXIT_RUNTIME;
 			} else if (t.len) {
@@ -131,88 +113,6 @@ static int run_one(const struct cli_opts *o, gs_stack *st, const char *in,
 	return ret;
 }
 
-/* One output line for --jsonl.  text is borrowed or NULL. */
-static int emit_line(gs_buf *line, const gs_stack *st, const gs_call *c,
-		     gs_phase phase, const char *verdict, const char *text,
-		     const char *reason)
-{
-	cJSON *o = cJSON_CreateObject(), *arr;
-	char *s;
-
-	if (!o)
-		return -1;
-	if (text)
-		cJSON_AddStringToObject(o, "text", text);
-	else
-		cJSON_AddNullToObject(o, "text");
-	cJSON_AddStringToObject(o, "verdict", verdict);
-	if (reason)
-		cJSON_AddStringToObject(o, "reason", reason);
-	else
-		cJSON_AddNullToObject(o, "reason");
-	arr = cJSON_AddArrayToObject(o, "filters");
-	if (c && arr) {
-		const gs_filter_report *r;
-		size_t n = gs_call_reports(c, &r);
-
-		for (size_t i = 0; i < n; i++) {
-			gs_filter_desc d;
-			cJSON *f;
-
-			gs_stack_filter(st, i, &d);
-			if (!(d.phases & phase) || !(f = cJSON_CreateObject()))
-				continue;
-			cJSON_AddStringToObject(f, "name", r[i].name);
-			cJSON_AddStringToObject(f, "verdict",
-						gs_verdict_name(r[i].verdict));
-			cJSON_AddNumberToObject(f, "count",
-						(double)r[i].count);
-			cJSON_AddItemToArray(arr, f);
-		}
-	}
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!s)
-		return -1;
-	gs_buf_reset(line);
-	if (gs_buf_puts(line, s) < 0 || gs_buf_putc(line, '\n') < 0) {
-		gs_free(s);
-		return -1;
-	}
-	gs_free(s);
-	return fwrite(line->data, 1, line->len, stdout) == line->len ? 0 : -1;
-}
-
-/* Parses {"text": "..."}; returns the text (borrowed from *root) or NULL
- * with *why set. */
-static const char *line_text(const char *s, size_t len, cJSON **root,
-			     char *why, size_t whylen)
-{
-	const char *end;
-	cJSON *t;
-	char *err = NULL;
-
-	*root = NULL;
-	if (gs_json_check(s, len, 0, &err) < 0) {
-		snprintf(why, whylen, "%s", err ? err : "malformed line");
-		gs_free(err);
-		return NULL;
-	}
-	*root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
-	if (!*root) {
-		snprintf(why, whylen, "invalid JSON at byte %zu",
-			 end ? (size_t)(end - s) : (size_t)0);
-		return NULL;
-	}
-	t = cJSON_GetObjectItemCaseSensitive(*root, "text");
-	if (!cJSON_IsObject(*root) || !cJSON_IsString(t)) {
-		snprintf(why, whylen, "expected an object with a string "
-			 "\"text\"");
-		return NULL;
-	}
-	return t->valuestring;
-}
-
 static int run_jsonl(const struct cli_opts *o, gs_stack *st)
 {
 	gs_buf in = GS_BUF_INIT, line = GS_BUF_INIT;
@@ -220,64 +120,16 @@ static int run_jsonl(const struct cli_opts *o, gs_stack *st)
 	unsigned long n = 0;
 
 	while ((r = cli_read_line(stdin, &in, o->max_bytes, &too_long)) > 0) {
-		char why[160];
-		cJSON *root = NULL;
-		const char *text;
-		gs_call *c = NULL;
-		int e;
+		int e = cli_jsonl_line(st, o->phase, in.data ? in.data : "",
+				       in.len, too_long, o->max_bytes, ++n,
+				       &line);
 
-		n++;
-		if (too_long) {
-			snprintf(why, sizeof why, "line %lu is longer than "
-				 "%zu bytes", n, o->max_bytes);
-			e = emit_line(&line, st, NULL, o->phase, "error",
-				      NULL, why);
-		} else if (!(text = line_text(in.data ? in.data : "", in.len,
-					      &root, why, sizeof why))) {
-			char full[200];
-			snprintf(full, sizeof full, "line %lu: %s", n, why);
-			e = emit_line(&line, st, NULL, o->phase, "error",
-				      NULL, full);
-		} else {
-			char *err = NULL;
-			size_t tl = strlen(text);
-			int oc;
-
-			c = gs_call_new(st);
-			if (!c) {
-				ret = EXIT_RUNTIME;
-				cJSON_Delete(root);
-				break;
-			}
-			oc = o->phase == GS_PHASE_REQUEST
-				? gs_call_add_message(c, "user", text, tl, &err)
-				: gs_call_set_answer(c, text, tl, &err);
-			if (oc >= 0)
-				oc = gs_call_run(c, o->phase);
-			if (oc < 0) {
-				snprintf(why, sizeof why, "line %lu: %s", n,
-					 err ? err : gs_strerror(oc));
-				e = emit_line(&line, st, c, o->phase, "error",
-					      NULL, why);
-			} else {
-				int pass = oc == GS_OUTCOME_PASS ||
-					   oc == GS_OUTCOME_MODIFIED;
-				gs_buf t = GS_BUF_INIT;
-
-				if (pass && own_text(c, o->phase, &t) < 0)
-					e = -1;
-				else
-					e = emit_line(&line, st, c, o->phase,
-						      gs_outcome_name(oc),
-						      pass ? t.data : NULL,
-						      gs_call_reason(c));
-				gs_buf_free(&t);
-			}
-			gs_free(err);
-		}
-		cJSON_Delete(root);
-		gs_call_free(c);
 		if (e < 0) {
+			cli_err("out of memory");
+			ret = EXIT_RUNTIME;
+			break;
+		}
+		if (fwrite(line.data, 1, line.len, stdout) != line.len) {
 			cli_err("writing stdout failed");
 			ret = EXIT_RUNTIME;
 			break;

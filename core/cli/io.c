@@ -3,8 +3,10 @@
 #include "config.h"
 #include "cli.h"
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 void cli_err(const char *fmt, ...)
 {
@@ -76,4 +78,62 @@ int cli_read_line(FILE *fp, gs_buf *b, size_t max, int *too_long)
 	if (ferror(fp))
 		return -1;
 	return any;
+}
+
+/* Plugins run inside this process, as PAM modules do: when one crashes
+ * nothing can be saved, and nothing of the content at hand has been
+ * written out.  What is left to do is say so on stderr (with write(2):
+ * async-signal-safe) and let the signal end the process as it would have,
+ * so the exit status still says which signal, and a sanitizer or debugger
+ * still sees the fault. */
+static const struct {
+	int sig;
+	const char *name;
+} crash_sigs[] = { { SIGSEGV, "SIGSEGV" }, { SIGBUS, "SIGBUS" },
+		   { SIGILL, "SIGILL" }, { SIGFPE, "SIGFPE" },
+		   { SIGABRT, "SIGABRT" } };
+#define NCRASH (sizeof crash_sigs / sizeof *crash_sigs)
+static struct sigaction crash_old[NCRASH];
+
+static void say(const char *s)
+{
+	ssize_t r = write(STDERR_FILENO, s, strlen(s));
+
+	(void)r;
+}
+
+static void on_crash(int sig, siginfo_t *si, void *uc)
+{
+	size_t i;
+
+	(void)uc;
+	for (i = 0; i < NCRASH && crash_sigs[i].sig != sig; i++)
+		;
+	if (i == NCRASH)
+		return;
+	say("guardstack: ");
+	say(crash_sigs[i].name);
+	say(": crashed (a plugin or guardstack itself); nothing was passed "
+	    "on\n");
+	sigaction(sig, &crash_old[i], NULL);
+	/* A fault happens again on return, now meeting the old action; a
+	 * signal someone sent has to be sent again. */
+	if (si->si_code <= 0)
+		raise(sig);
+}
+
+void cli_on_crash(void)
+{
+	static char altstack[1 << 16];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+	struct sigaction sa;
+
+	/* A stack overflow can only be reported from another stack. */
+	sigaltstack(&ss, NULL);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_crash;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < NCRASH; i++)
+		sigaction(crash_sigs[i].sig, &sa, &crash_old[i]);
 }

@@ -17,14 +17,19 @@ static void usage(FILE *fp)
 "  check  -s STACK          load and validate a stack, print it resolved\n"
 "  filter -s STACK [-p PHASE] [--json | --jsonl]\n"
 "                           filter stdin through one phase of the stack\n"
+"  run    -s STACK [-m MODEL] [--json] [PROMPT | -]\n"
+"                           the whole trip: request phase, upstream,\n"
+"                           response phase; prints the answer\n"
 "\n"
 "Options:\n"
 "  -s, --stack STACK   application stack: NAME reads CONFDIR/NAME.ini\n"
 "                      (default.ini when missing); a value with '/' is a\n"
 "                      path (default: default)\n"
 "  -p, --phase PHASE   request (default) or response\n"
+"  -m, --model MODEL   run: the model to ask (default: the stack's)\n"
 "      --json          stdin is a whole chat-completions request (or\n"
-"                      response) JSON; stdout the filtered JSON\n"
+"                      response) JSON; stdout the filtered JSON (run:\n"
+"                      the whole response JSON)\n"
 "      --jsonl         each stdin line is {\"text\": \"...\"}; each stdout\n"
 "                      line {\"text\",\"verdict\",\"reason\",\"filters\"}\n"
 "      --max-bytes N   largest input (or --jsonl line) accepted\n"
@@ -34,9 +39,9 @@ static void usage(FILE *fp)
 "  -V, --version       version and plugin ABI\n"
 "\n"
 "Exit status: 0 passed (possibly modified), 1 rejected, 2 usage or\n"
-"configuration error, 3 runtime error (a filter failed; nothing passed),\n"
-"4 malformed input (JSON, UTF-8, NUL byte, size).  With --jsonl, 0 once\n"
-"every line is answered.\n"
+"configuration error (run: also no API key), 3 runtime error (a filter\n"
+"or the upstream failed; nothing passed), 4 malformed input (JSON,\n"
+"UTF-8, NUL byte, size).  With --jsonl, 0 once every line is answered.\n"
 "\n"
 "Environment: GUARDSTACK_CONFDIR (default %s) and\n"
 "GUARDSTACK_PLUGIN_PATH (default %s), both ignored when setuid.\n"
@@ -62,6 +67,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "stack", required_argument, NULL, 's' },
 		{ "phase", required_argument, NULL, 'p' },
+		{ "model", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "jsonl", no_argument, NULL, 'L' },
 		{ "max-bytes", required_argument, NULL, 'M' },
@@ -75,8 +81,9 @@ int main(int argc, char **argv)
 	const char *cmd = NULL;
 	int c;
 
+	cli_on_crash();
 	/* Options may come before or after the command. */
-	while ((c = getopt_long(argc, argv, "s:p:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:p:m:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o.stack = optarg;
@@ -91,6 +98,9 @@ int main(int argc, char **argv)
 					optarg);
 				return EXIT_CONFIG;
 			}
+			break;
+		case 'm':
+			o.model = optarg;
 			break;
 		case 'J':
 			o.json = 1;
@@ -131,6 +141,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_CONFIG;
 	}
+	if (!strcmp(cmd, "run") && optind < argc)
+		o.prompt = argv[optind++];
 	if (optind < argc) {
 		cli_err("%s: unexpected argument '%s'", cmd, argv[optind]);
 		return EXIT_CONFIG;
@@ -143,6 +155,8 @@ int main(int argc, char **argv)
 		return cmd_check(&o);
 	if (!strcmp(cmd, "filter"))
 		return cmd_filter(&o);
-	cli_err("unknown command '%s' (check, filter); see --help", cmd);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(&o);
+	cli_err("unknown command '%s' (check, filter, run); see --help", cmd);
 	return EXIT_CONFIG;
 }

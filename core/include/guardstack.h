@@ -156,6 +156,100 @@ char *gs_call_response_json(const gs_call *c);
 /* Runs finish() on every instance now (at most once per call). */
 void gs_call_finish(gs_call *c);
 
+/* ---- upstream -------------------------------------------------------- */
+
+/* A stack's [upstream] section says where requests go: the Mistral API
+ * (the default), any endpoint that speaks its chat-completions protocol,
+ * or the built-in offline backend (url = offline) that calls nothing.
+ * See guardstack.ini(5).  API keys are read from the sources the stack
+ * names (env:, file:, cmd:, gcp:), never written in it; a key never
+ * appears in a message from this library, only its fingerprint (the
+ * first 8 hex digits of its SHA-256). */
+
+/* Sends the call's filtered request to the stack's upstream and sets the
+ * response from the answer.  The request phase must have run and passed
+ * (GS_ESTATE otherwise).  A request without a model gets the stack's
+ * default model.  On failure returns a negative GS_E* with *errmsg (free
+ * with gs_free), and the call's outcome becomes GS_OUTCOME_ERROR with
+ * that message as its reason:
+ *   GS_EUPSTREAM  the upstream failed or answered badly: timed out, an
+ *                 HTTP error (after retries), every key refused,
+ *                 malformed or oversized answer
+ *   GS_EINVAL     no usable key ("MISTRAL_API_KEY not set"), or the
+ *                 request asks for streaming, which is not supported
+ *   GS_EPERM      a key file with unsafe ownership or mode
+ *   GS_EIO        a key file that cannot be read
+ * Blocks for at most about (retries + 1) * timeout plus the waits
+ * between retries. */
+int gs_call_upstream(gs_call *c, char **errmsg);
+
+/* The whole trip: the request phase, the upstream when the request
+ * passed, then the response phase.  Returns the outcome as gs_call_run
+ * does (a rejection in either phase is GS_OUTCOME_REJECTED, with
+ * gs_call_rejected_by and gs_call_reason), or a negative GS_E* from
+ * gs_call_upstream with *errmsg set. */
+int gs_call_roundtrip(gs_call *c, char **errmsg);
+
+/* HTTP status of the upstream's answer (-1 before, for the offline
+ * backend, or when no answer came). */
+int gs_call_upstream_status(const gs_call *c);
+/* Fingerprint of the key the call used, or NULL.  Borrowed from the
+ * call. */
+const char *gs_call_key_fingerprint(const gs_call *c);
+
+/* The HTTP client behind an upstream, also for plugins that call an API
+ * themselves (mistral-moderation).  Thread-safe: one client may serve
+ * every thread; it keeps a few connections open for reuse. */
+typedef struct gs_upstream gs_upstream;
+
+/* Creates a client from settings named as in [upstream] (url, keys,
+ * timeout, connect_timeout, retries, backoff_ms, max_backoff,
+ * max_response_bytes, ca_file, rotate_after, key_timeout, allow_http,
+ * gcp_endpoint, gcp_metadata); keys[i] = values[i], n pairs, values as
+ * written in a stack file.  Relative file: and ca_file paths are taken
+ * from base_dir (NULL: the current directory).  No key is read yet.  On
+ * failure returns GS_EINVAL (or GS_ENOMEM) with *errmsg (gs_free) and,
+ * when bad is not NULL, *bad = the index of the setting at fault (n when
+ * none is).  Free the client with gs_upstream_free. */
+int gs_upstream_new(gs_upstream **out, size_t n, const char *const *keys,
+		    const char *const *values, const char *base_dir,
+		    size_t *bad, char **errmsg);
+void gs_upstream_free(gs_upstream *u);
+
+/* Reads the current key now, so that a missing one is reported before
+ * any work is done.  Errors as gs_call_upstream's key errors. */
+int gs_upstream_prepare(gs_upstream *u, char **errmsg);
+
+typedef struct gs_upstream_result {
+	int status;            /* HTTP status of the last answer, or -1 */
+	char *body;            /* on success the 2xx body, NUL-terminated
+				* (gs_free); else NULL */
+	size_t len;
+	unsigned attempts;     /* HTTP requests made */
+	char key_fingerprint[9]; /* of the last key used, or "" */
+} gs_upstream_result;
+
+/* POSTs body (JSON) to the client's url with the current key, retrying
+ * 429 and 5xx answers and broken connections with exponential backoff
+ * (honouring Retry-After), and moving to the next key on 401 or 403
+ * until every key was tried.  GS_OK with r->body on a 2xx answer; else
+ * a negative GS_E* (as gs_call_upstream) with *errmsg.  Clear r with
+ * gs_upstream_result_clear either way. */
+int gs_upstream_post(gs_upstream *u, const char *body, size_t len,
+		     gs_upstream_result *r, char **errmsg);
+void gs_upstream_result_clear(gs_upstream_result *r);
+
+/* Borrowed from the client: its url, and its key sources as written
+ * ("env:MISTRAL_API_KEY"), for display. */
+const char *gs_upstream_url(const gs_upstream *u);
+const char *gs_upstream_key_sources(const gs_upstream *u);
+
+/* The stack's client, or NULL when the stack uses the offline backend.
+ * Borrowed from the stack. */
+gs_upstream *gs_stack_upstream(const gs_stack *st);
+/* The stack's default model (borrowed, never NULL). */
+const char *gs_stack_model(const gs_stack *st);
+
 /* Names for enums, static strings. */
 const char *gs_outcome_name(gs_outcome o);  /* "pass", "modified", ... */
 const char *gs_verdict_name(gs_verdict v);  /* "pass", "rejected", ... */

@@ -7,17 +7,16 @@
 JQ="$top_builddir/tests/tools/gs-jsonq"
 G="$top_srcdir/tests/golden/leak-redact"
 get() { "$JQ" get "$1" <"$T/out"; }
-# lib.sh's gs_in runs gs in a pipeline, whose subshell loses $rc: feed
-# stdin from a file instead.
-gs_in() { printf '%s' "$1" >"$T/in"; shift; gs "$@" <"$T/in"; }
 
 # ---- golden files: the response phase -------------------------------------
 for pair in pattern:basic clean:basic custom:pattern; do
 	case_=${pair%%:*}
 	stack=${pair#*:}
-	gs filter -s "$STACKS/leak-redact-$stack.ini" -p response <"$G/$case_.in"
+	gs filter -s "$STACKS/leak-redact-$stack.ini" -p response \
+		<"$G/$case_.in"
 	is "$rc" 0 "golden $case_: exit 0"
-	ok "golden $case_: output matches $case_.out" cmp -s "$T/out" "$G/$case_.out"
+	ok "golden $case_: output matches $case_.out" \
+		cmp -s "$T/out" "$G/$case_.out"
 done
 
 gs filter -s "$STACKS/leak-redact-basic.ini" -p response -v <"$G/pattern.in"
@@ -62,9 +61,12 @@ gs_in "$REQ" filter -s "$STACKS/leak-redact-canary.ini" --json
 tok2=$(get messages.0.content | sed -n 's/.*gs-canary-\([0-9a-f]*\)$/\1/p')
 ok "canary: a new token per call" test -n "$tok2" -a "$tok" != "$tok2"
 
-gs_in "$REQ" filter -s "$STACKS/leak-redact-basic.ini" --json
+gs_in "$REQ" filter -s "$STACKS/leak-redact-abstain.ini" --json -v
+is "$rc" 0 "no canary: request passes"
 is "$(get messages.0.content)" "Be a rail clerk." \
 	"no canary: request unchanged"
+like "$(err)" "leak-redact: ignored" \
+	"no canary: abstains in the request phase"
 
 # ---- configuration errors --------------------------------------------------
 bad() { # bad NAME EXPECTED-MESSAGE INI-BODY

@@ -3,7 +3,6 @@
 # mode and safety checks, concurrent writers, the stderr and syslog sinks.
 . "$top_srcdir/tests/lib.sh"
 JQ="$top_builddir/tests/tools/gs-jsonq"
-gs_in() { printf '%s' "$1" >"$T/in"; shift; gs "$@" <"$T/in"; }
 LOG="$T/calls.log"
 field() { "$JQ" get "$1" <"$T/line"; } # field PATH: of the line in $T/line
 line() { sed -n "${1}p" "$LOG" >"$T/line"; }
@@ -75,6 +74,19 @@ is "$(field stack)" "$REJECT_STACK" "reject: stack"
 ok "reject: another call_id" test "$(field call_id)" != \
 	"$("$JQ" get call_id <"$LOG" | sed -n 1p)"
 
+# A reason with quotes, a backslash, a tab and a byte that is not UTF-8
+# still makes one valid JSON line.
+{
+	printf '[deny]\nmodule = gs-debug\nrequest = reject\n'
+	printf 'reason = a "q" \\ b \377 c\t d\n'
+	printf '[logger]\nfile = esc.log\n'
+} >"$T/esc.ini"
+gs_in x filter -s "$T/esc.ini"
+is "$("$JQ" check <"$T/esc.log")" 1 "escaping: the line is valid JSON"
+is "$("$JQ" get reason <"$T/esc.log")" \
+	"$(printf 'a "q" \\ b \357\277\275 c\t d')" \
+	"escaping: reason intact, invalid byte as U+FFFD"
+
 # A whole request and a whole response: model, tokens, finish reason.
 gs_in '{"model":"mistral-small-latest","messages":[
  {"role":"system","content":"'"$CANARY"'"},
@@ -104,8 +116,8 @@ ok "no prompt-wrap template in the log" \
 	test -z "$(grep -F "treat as untrusted" "$LOG")"
 
 # ---- concurrent writers: 8 processes x 500 calls, one line each ----------
-printf '[prompt-wrap]\n[allow]\nmodule = gs-debug\n[logger]\nfile = many.log\n' \
-	>"$T/many.ini"
+printf '[prompt-wrap]\n[allow]\nmodule = gs-debug\n[logger]\n%s\n' \
+	'file = many.log' >"$T/many.ini"
 i=0
 while [ "$i" -lt 500 ]; do
 	printf '{"text":"line %d %s"}\n' "$i" "$CANARY"

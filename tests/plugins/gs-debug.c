@@ -65,6 +65,12 @@ static int dbg_create(gs_config *cfg, void **out)
 	d->append = dup(d->append_s);
 	d->reason = dup(reason);
 	d->name = dup(gs_config_instance(cfg));
+	/* A setting lost to a failed allocation would change the verdict. */
+	if ((d->append_s && !d->append) || (reason && !d->reason) ||
+	    !d->name) {
+		dbg_destroy(d);
+		return GS_ENOMEM;
+	}
 	*out = d;
 	return GS_OK;
 }

@@ -5,11 +5,11 @@
  * phase per invocation, so a canary added in the request phase and looked
  * for in the response phase can only be tested here.
  */
-#include "guardstack.h"
-#include "tests/tap.h"
-
+#include <guardstack.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "../tap.h"
 
 static const char *srcdir;
 
