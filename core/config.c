@@ -81,6 +81,11 @@ int gs_config_has(const gs_config *cfg, const char *key)
 	return find(cfg, key) != NULL;
 }
 
+const char *gs_config_dir(const gs_config *cfg)
+{
+	return cfg->dir;
+}
+
 const char *gs_config_instance(const gs_config *cfg)
 {
 	return cfg->f->name;

@@ -110,8 +110,8 @@ int gs_text_replace_buf(gs_ctx *ctx, size_t i, gs_buf *b)
 
 	if (!t || !may_modify(ctx))
 		return GS_EINVAL;
-	if (b->len && (gs_utf8_check(b->data, b->len) != b->len ||
-		       memchr(b->data, '\0', b->len))) {
+	if (b->len && (gs__utf8_check_nul(b->data, b->len, &len) != b->len ||
+		       len != b->len)) {
 		gs_reject(ctx, "plugin %s produced invalid UTF-8 or a NUL",
 			  ctx->f->plugin->name);
 		return GS_EINVAL;

@@ -36,6 +36,12 @@ unsigned long gs__alloc_failures(void);
 void gs__rx_init(void);
 void gs__rx_fini(void);
 
+/* ---- UTF-8 (utf8.c) --------------------------------------------------- */
+/* gs_utf8_check and a search for the first 0 byte in one pass: returns the
+ * first invalid UTF-8 offset (or len) and sets *nul_at to the first 0 byte
+ * (or len). */
+size_t gs__utf8_check_nul(const char *s, size_t len, size_t *nul_at);
+
 /* ---- environment and paths ------------------------------------------- */
 /* getenv that returns NULL when setuid/setgid. */
 const char *gs__secure_getenv(const char *name);

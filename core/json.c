@@ -18,17 +18,14 @@ static int prescan(const char *js, size_t len, size_t max, const char *what,
 
 int gs__check_text(const char *s, size_t len, const char *where, char **err)
 {
-	size_t bad = gs_utf8_check(s, len);
-	const char *nul;
+	size_t nul, bad = gs__utf8_check_nul(s, len, &nul);
 
 	if (bad < len)
 		return gs__err(err, GS_EINPUT, "%s: invalid UTF-8 at byte %zu",
 			       where, bad);
-	nul = memchr(s, '\0', len);
-	if (nul)
+	if (nul < len)
 		return gs__err(err, GS_EINPUT, "%s: NUL byte at offset %zu; "
-			       "text may not contain NUL", where,
-			       (size_t)(nul - s));
+			       "text may not contain NUL", where, nul);
 	return GS_OK;
 }
 

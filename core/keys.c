@@ -268,7 +268,7 @@ static int read_cmd(struct gs__keyring *kr, struct source *s, gs_buf *out,
 	posix_spawn_file_actions_t fa;
 	struct timespec deadline;
 	char chunk[4096];
-	int p[2], rc = GS_OK, st, got_line = 0;
+	int p[2], rc = GS_OK, st, got_line = 0, exited = 0, wst = 0;
 	pid_t pid;
 
 	/* posix_spawn does not always report a failed exec (it cannot
@@ -306,7 +306,11 @@ static int read_cmd(struct gs__keyring *kr, struct source *s, gs_buf *out,
 			rc = GS_ELIMIT;
 			break;
 		}
-		pr = poll(&pfd, 1, (int)(left > 60000 ? 60000 : left));
+		/* Once the line is in, the program's exit is enough: a
+		 * helper it started (gpg-agent for pass) may hold the pipe
+		 * open long after. */
+		pr = poll(&pfd, 1, got_line ? 50
+			  : (int)(left > 60000 ? 60000 : left));
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr < 0) {
@@ -314,8 +318,13 @@ static int read_cmd(struct gs__keyring *kr, struct source *s, gs_buf *out,
 				     strerror(errno));
 			break;
 		}
-		if (pr == 0)
+		if (pr == 0) {
+			if (got_line && waitpid(pid, &wst, WNOHANG) == pid) {
+				exited = 1;
+				break;
+			}
 			continue;
+		}
 		r = read(p[0], chunk, sizeof chunk);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -338,7 +347,7 @@ static int read_cmd(struct gs__keyring *kr, struct source *s, gs_buf *out,
 	}
 	gs__wipe(chunk, sizeof chunk);
 	close(p[0]);
-	st = reap(pid, &deadline);
+	st = exited ? wst : reap(pid, &deadline);
 	if (rc == GS_ELIMIT || st < 0) {
 		if (err && *err) {
 			gs_free(*err);

@@ -114,16 +114,19 @@ void gs__doc_remove(struct gs__doc *d, size_t at)
 int gs__msg_add_text(struct gs__msg *m, const char *s, size_t len,
 		     struct cJSON *node)
 {
-	struct gs__text *p = gs_realloc(m->parts,
-					(m->nparts + 1) * sizeof *p);
+	/* The copy first: callers building a message of their own (see
+	 * gs__msg_set_text) free its parts only when this succeeded. */
+	char *copy = gs_strndup(s, len);
+	struct gs__text *p = copy ? gs_realloc(m->parts, (m->nparts + 1) *
+					       sizeof *p) : NULL;
 
-	if (!p)
+	if (!p) {
+		gs_free(copy);
 		return GS_ENOMEM;
+	}
 	m->parts = p;
 	p = &p[m->nparts];
-	p->s = gs_strndup(s, len);
-	if (!p->s)
-		return GS_ENOMEM;
+	p->s = copy;
 	p->len = len;
 	p->node = node;
 	p->dirty = 0;

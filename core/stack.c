@@ -492,10 +492,14 @@ int gs_stack_load(gs_stack **out, const char *name, unsigned flags,
 			path = gs__fmt("%s/default.ini", dir);
 			st->fell_back = 1;
 			if (path && stat(path, &sb) < 0 && errno == ENOENT) {
-				rc = gs__err(&err, GS_EIO, "no stack '%s': "
-					     "neither %s/%s.ini nor the "
-					     "fallback %s exists", name, dir,
-					     name, path);
+				rc = !strcmp(name, "default")
+				? gs__err(&err, GS_EIO, "no stack 'default': "
+					  "%s does not exist (is guardstack "
+					  "installed? GUARDSTACK_CONFDIR "
+					  "overrides the directory)", path)
+				: gs__err(&err, GS_EIO, "no stack '%s': "
+					  "neither %s/%s.ini nor the fallback "
+					  "%s exists", name, dir, name, path);
 				goto out;
 			}
 		}

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,34 @@ struct req {
 	const char *ca_file;
 };
 
+/* curl_easy_perform without SIGPIPE: with CURLOPT_NOSIGNAL (needed in
+ * threads) curl leaves signals alone, and a peer that closes a TLS
+ * connection can make OpenSSL's write raise SIGPIPE, which would kill the
+ * program.  It is blocked in this thread only, and one it raised is
+ * consumed before the mask comes back, as libpq does. */
+static CURLcode perform_quiet(CURL *h)
+{
+	sigset_t mask, old, pend;
+	int was_pending;
+	CURLcode rc;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	sigpending(&pend);
+	was_pending = sigismember(&pend, SIGPIPE);
+	rc = curl_easy_perform(h);
+	if (!was_pending) {
+		struct timespec zero = { 0, 0 };
+
+		sigpending(&pend);
+		if (sigismember(&pend, SIGPIPE))
+			sigtimedwait(&mask, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 static CURLcode perform(CURL *h, const struct req *rq, struct xfer *x,
 			long *status)
 {
@@ -348,7 +377,7 @@ static CURLcode perform(CURL *h, const struct req *rq, struct xfer *x,
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "guardstack/" PACKAGE_VERSION);
-	rc = curl_easy_perform(h);
+	rc = perform_quiet(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	if (*status == 0)
 		*status = -1;

@@ -12,9 +12,11 @@
  * positions no rule can start at are skipped without trying a branch.)
  * PCRE2 caps a compiled pattern at 64 KiB here (link size 2), so a rule
  * set larger than that is split into halves until each fits, one pass
- * per part: the shipped set needs two.  PCRE2 is called directly for this, not through gs_rx_*:
- * the core's match data holds 33 groups, too few to tell dozens of
- * branches apart by group, and gs_rx_* does not expose marks.  The match
+ * per part: the shipped set needs two.
+ *
+ * PCRE2 is called directly for this, not through gs_rx_*: the core's
+ * match data holds 33 groups, too few to tell dozens of branches apart by
+ * group, and gs_rx_* does not expose marks.  The match
  * and depth limits are the core's, so a rule cannot backtrack for long;
  * hitting one fails the call closed.
  *
@@ -34,10 +36,11 @@
  * A second view, built only when it differs and only searched when the
  * first finds nothing (or for redaction), also joins letters split by
  * separators ("i.g.n.o.r.e", "ig-nore", "i g n o r e"), drops emoji and
- * other symbols, and reads digits used as letters ("1gn0r3").  Every byte of a view remembers the span of
- * original code point(s) it came from, so a match maps back to an exact
- * original span: redaction covers the invisible characters inside a
- * phrase and never splits a UTF-8 sequence.
+ * other symbols, and reads digits used as letters ("1gn0r3").  Every byte
+ * of a view remembers the span of original code point(s) it came from, so
+ * a match maps back to an exact original span: redaction covers the
+ * invisible characters inside a phrase and never splits a UTF-8
+ * sequence.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* secure_getenv */
@@ -55,7 +58,6 @@
 #include <pcre2.h>
 #include <utf8proc.h>
 
-#include <guardstack.h>
 #include <guardstack/plugin.h>
 
 #define IP_RULES_DEFAULT "injection.rules"
@@ -291,9 +293,10 @@ static int ip_normalise(const char *s, size_t len, ip_units *u)
 
 	while (i < len) {
 		utf8proc_int32_t c;
-		utf8proc_ssize_t n = utf8proc_iterate(p + i,
-						      (utf8proc_ssize_t)(len - i), &c);
+		utf8proc_ssize_t n;
 		uint32_t os = (uint32_t)i;
+
+		n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &c);
 
 		if (n <= 0) { /* the core hands over valid UTF-8 only */
 			c = 0xFFFD;
@@ -433,8 +436,9 @@ static int32_t ip_leet(int32_t c)
 }
 
 /* The second view: symbols dropped, separators between letters dropped,
- * letter-spaced words joined, digits inside words read as letters.  Returns 1 when it
- * differs from the first view (and was built), 0 when it would not. */
+ * letter-spaced words joined, digits inside words read as letters.
+ * Returns 1 when it differs from the first view (and was built), 0 when
+ * it would not. */
 static int ip_view_joined(ip_view *v, const ip_units *u)
 {
 	uint8_t *drop = gs_calloc(u->n ? u->n : 1, 1), *cls;
@@ -747,7 +751,7 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 			continue;
 		total += sp.n;
 		if (in->action == IP_REJECT) {
-			gs_reject(ctx, "input-patterns: rule %s matched",
+			gs_reject(ctx, "rule %s matched",
 				  sp.v[0].rule);
 			res = GS_RESULT_REJECT;
 			break;
@@ -756,11 +760,11 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 			rc = ip_redact(in, ctx, t, s, len, &sp);
 	}
 	if (rc == GS_ELIMIT) {
-		gs_reject(ctx, "input-patterns: match limit reached; "
+		gs_reject(ctx, "match limit reached; "
 			  "the input could not be checked");
 		res = GS_RESULT_ERROR;
 	} else if (rc < 0) {
-		gs_reject(ctx, "input-patterns: %s", gs_strerror(rc));
+		gs_reject(ctx, "%s", gs_strerror(rc));
 		res = GS_RESULT_ERROR;
 	}
 	if (total)
@@ -1194,14 +1198,13 @@ static void ip_destroy(void *instance)
 	gs_free(in);
 }
 
-/* Without `rules =`: injection.rules in the configuration directory,
- * where the shipped one is installed beside default.ini.  (The stack
- * file's own directory would be better, but a plugin cannot learn it.) */
-static char *ip_default_rules(void)
+/* Without `rules =`: injection.rules beside the stack file, where the
+ * shipped one is installed next to default.ini. */
+static char *ip_default_rules(const gs_config *cfg)
 {
 	gs_buf b = GS_BUF_INIT;
 
-	if (gs_buf_printf(&b, "%s/%s", gs_default_confdir(),
+	if (gs_buf_printf(&b, "%s/%s", gs_config_dir(cfg),
 			  IP_RULES_DEFAULT) < 0)
 		return NULL;
 	return gs_buf_steal(&b, NULL);
@@ -1244,7 +1247,7 @@ static int ip_create(gs_config *cfg, void **instance)
 	}
 	rc = GS_ENOMEM;
 	if (!(in->replacement = gs_strndup(rep, in->replen)) ||
-	    (!path && !(path = ip_default_rules())))
+	    (!path && !(path = ip_default_rules(cfg))))
 		goto fail;
 	rc = ip_load(in, cfg, gs_config_has(cfg, "rules") ? "rules" : NULL,
 		     path);

@@ -21,12 +21,14 @@
 
 #define LR_CANARY_BYTES 16
 #define LR_CANARY_PREFIX "gs-canary-"
+#define LR_DEFAULT_PATTERN "(?i)system prompt:.*"
 
 enum { LR_REDACT = 0, LR_REJECT };
 static const char *const lr_actions[] = { "redact", "reject", NULL };
 
 struct lr {
 	gs_rx *rx;          /* leak pattern, or NULL */
+	int rx_default;     /* it is LR_DEFAULT_PATTERN: prefilter applies */
 	char *replacement;
 	size_t min_words;
 	int action;
@@ -370,6 +372,34 @@ static int lr_echoes(const struct lr *lr, const struct lr_prompt *p,
 	return rc;
 }
 
+/* ---- pattern prefilter ------------------------------------------------ */
+
+/* Whether s may hold a match of LR_DEFAULT_PATTERN.  Every match contains
+ * " prompt:", and in PCRE2's UTF caseless matching the letters of
+ * "prompt" have no case partners outside ASCII (unlike "s", which also
+ * matches U+017F), so a text without it in any ASCII case has no match.
+ * Most answers have none: they are then passed at memchr speed instead of
+ * going through the regex, whose caseless first letter (s, S or a
+ * two-byte U+017F) defeats PCRE2's own fast scan. */
+static int lr_default_may_match(const char *s, size_t len)
+{
+	const char *p = s, *end = s + len;
+
+	while ((p = memchr(p, ':', (size_t)(end - p)))) {
+		if (p - s >= 7 && p[-7] == ' ') {
+			static const char w[] = "prompt";
+			int k = 0;
+
+			while (k < 6 && (p[k - 6] | 0x20) == w[k])
+				k++;
+			if (k == 6)
+				return 1;
+		}
+		p++;
+	}
+	return 0;
+}
+
 /* ---- canary ----------------------------------------------------------- */
 
 /* Whether the answer holds the canary's hex digits, also when the model
@@ -493,7 +523,10 @@ static long lr_one(const struct lr *lr, gs_ctx *ctx,
 		s = echo.data;
 		len = echo.len;
 	}
-	if (rc == 0 && lr->rx && lr->action == LR_REJECT) {
+	if (rc == 0 && lr->rx && lr->rx_default &&
+	    !lr_default_may_match(s, len)) {
+		; /* no match possible: m stays 0 */
+	} else if (rc == 0 && lr->rx && lr->action == LR_REJECT) {
 		gs_span g;
 		int r = gs_rx_find(lr->rx, ctx, s, len, 0, &g, 1);
 
@@ -588,7 +621,7 @@ static int lr_create(gs_config *cfg, void **instance)
 
 	if (!lr)
 		return GS_ENOMEM;
-	if ((rc = gs_config_str(cfg, "pattern", "(?i)system prompt:.*",
+	if ((rc = gs_config_str(cfg, "pattern", LR_DEFAULT_PATTERN,
 				&pattern)) < 0 ||
 	    (rc = gs_config_str(cfg, "replacement", "[REDACTED]", &rep)) < 0 ||
 	    (rc = gs_config_long(cfg, "min_words", 3, 1000, 8, &words)) < 0 ||
@@ -613,6 +646,7 @@ static int lr_create(gs_config *cfg, void **instance)
 		gs_config_error(cfg, "pattern", "%s", err);
 		goto fail;
 	}
+	lr->rx_default = !strcmp(pattern, LR_DEFAULT_PATTERN);
 	if (gs_random(&lr->seed, sizeof(lr->seed)) < 0) {
 		gs_config_error(cfg, NULL, "no random seed: CSPRNG failed");
 		rc = GS_EIO;

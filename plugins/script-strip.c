@@ -36,6 +36,7 @@
 #define SS_MAX_SCHEMES 16
 #define SS_NAME_MAX 32     /* longer names match no list */
 #define SS_MAX_INNER 8     /* '<' inside one tag's names worth a look */
+#define SS_LABEL_MAX 1000  /* a Markdown link label's longest */
 
 enum { SS_STRIP = 0, SS_ESCAPE };
 static const char *const ss_modes[] = { "strip", "escape", NULL };
@@ -100,12 +101,20 @@ static int ss_iprefix(const char *s, size_t n, const char *w)
 	return n >= k && ss_ieq(s, k, w);
 }
 
+/* Position of s[0..n) in list, or -1. */
+static int ss_index(const char *s, size_t n, const char *const *list)
+{
+	int i;
+
+	for (i = 0; list[i]; i++)
+		if (ss_ieq(s, n, list[i]))
+			return i;
+	return -1;
+}
+
 static int ss_in(const char *s, size_t n, const char *const *list)
 {
-	for (; *list; list++)
-		if (ss_ieq(s, n, *list))
-			return 1;
-	return 0;
+	return ss_index(s, n, list) >= 0;
 }
 
 /* ---- element and attribute lists --------------------------------------- */
@@ -127,6 +136,7 @@ static const char *const ss_drop_tag[] = {
 
 /* Kept; their content is text up to the end tag (RCDATA). */
 static const char *const ss_rcdata[] = { "title", "textarea", NULL };
+#define SS_NENDS 12 /* ss_drop_content and ss_rcdata together */
 
 /* Attributes that hold one URL. */
 static const char *const ss_url_attrs[] = {
@@ -221,8 +231,8 @@ static int ss_charref(struct ss_dec *d)
 				     : ss_digit((unsigned char)s[i])); i++) {
 			int c = ss_lower((unsigned char)s[i]);
 
-			v = v * (hex ? 16 : 10) +
-			    (unsigned long)(ss_digit(c) ? c - '0' : c - 'a' + 10);
+			c = ss_digit(c) ? c - '0' : c - 'a' + 10;
+			v = v * (hex ? 16 : 10) + (unsigned long)c;
 			if (v > 0x10FFFF)
 				v = 0x110000; /* saturate */
 			digits = 1;
@@ -311,7 +321,8 @@ static int ss_scheme_ok(const struct ss *cf, const char *b, size_t k)
 	if (k > SS_SCHEME_MAX)
 		return 0;
 	for (i = 0; i < cf->nschemes; i++)
-		if (strlen(cf->schemes[i]) == k && !memcmp(cf->schemes[i], b, k))
+		if (strlen(cf->schemes[i]) == k &&
+		    !memcmp(cf->schemes[i], b, k))
 			return 1;
 	return 0;
 }
@@ -479,6 +490,10 @@ struct ss_out {
 	int changed;
 	int err;
 	unsigned long count;
+	/* Per element with an end tag to find: from where on there is
+	 * none (0: not known yet), so that many unclosed "<script>" cost
+	 * one search, not one each. */
+	size_t noend[SS_NENDS];
 };
 
 /* Copies s[done..upto) and drops s[upto..skip). */
@@ -518,6 +533,16 @@ static void ss_escape_range(struct ss_out *o, size_t a, size_t b, int gt)
 		}
 	}
 	o->count += (unsigned long)any;
+}
+
+/* A construct the text ends inside (a tag cut off, a comment never
+ * closed): a browser would hide the rest, and text appended later could
+ * complete it.  Everything from its '<' on becomes text, and no '<' is
+ * left to rescan (which would make such texts quadratic). */
+static size_t ss_open_at_end(struct ss_out *o, size_t p)
+{
+	ss_escape_range(o, p, o->n, 0);
+	return o->n;
 }
 
 static int ss_finish(struct ss_out *o)
@@ -606,7 +631,8 @@ static void ss_attr(const struct ss *cf, const char *s, size_t n,
 		/* Take the whitespace before it too when what follows is
 		 * whitespace or '>', which still separates the neighbours. */
 		if (end < n && (ss_ws((unsigned char)s[end]) || s[end] == '>'))
-			while (a > t->name_end && ss_ws((unsigned char)s[a - 1]))
+			while (a > t->name_end &&
+			       ss_ws((unsigned char)s[a - 1]))
 				a--;
 		ss_edit(t, a, end, SS_E_DELETE);
 		return;
@@ -706,18 +732,24 @@ static int ss_parse_tag(const struct ss *cf, const char *s, size_t n,
 
 /* Finds the end tag of `name` at or after `from`, as RCDATA and RAWTEXT
  * end: "</" + name + whitespace, '/' or '>'.  Returns 1 with the end tag
- * parsed into *et, 0 when there is none or the text ends inside it. */
-static int ss_find_end(const struct ss *cf, const char *s, size_t n,
+ * parsed into *et, 0 when there is none or the text ends inside it.
+ * `slot` indexes o->noend. */
+static int ss_find_end(const struct ss *cf, struct ss_out *o, int slot,
 		       size_t from, const char *name, size_t len,
 		       struct ss_tag *et)
 {
-	size_t i = from;
+	const char *s = o->s;
+	size_t i = from, n = o->n;
 
-	while (i < n) {
-		const char *lt = memchr(s + i, '<', n - i);
+	if (o->noend[slot] && o->noend[slot] <= from)
+		return 0;
+	for (;; i++) {
+		const char *lt = i < n ? memchr(s + i, '<', n - i) : NULL;
 
-		if (!lt)
+		if (!lt) {
+			o->noend[slot] = from;
 			return 0;
+		}
 		i = (size_t)(lt - s);
 		if (i + 2 + len < n && s[i + 1] == '/') {
 			size_t k;
@@ -729,12 +761,14 @@ static int ss_find_end(const struct ss *cf, const char *s, size_t n,
 					match = 0;
 			if (match && (ss_ws((unsigned char)s[i + 2 + len]) ||
 				      s[i + 2 + len] == '/' ||
-				      s[i + 2 + len] == '>'))
-				return ss_parse_tag(cf, s, n, i, et);
+				      s[i + 2 + len] == '>')) {
+				if (ss_parse_tag(cf, s, n, i, et))
+					return 1;
+				o->noend[slot] = from; /* the text ends in it */
+				return 0;
+			}
 		}
-		i++;
 	}
-	return 0;
 }
 
 /* A tag that is also a Markdown autolink (<scheme:no-spaces>), which a
@@ -779,18 +813,18 @@ static int ss_special(const char *name, size_t len)
  * "<u8>" in "HashMap<String, Vec<u8>>" and "<script>" in
  * "<x<script>"): plain text, or a complete tag inside the outer one
  * that needs no removal. */
-static int ss_inner_clean(const struct ss *cf, const char *s, size_t n,
-			  size_t q, const struct ss_tag *outer)
+static int ss_inner_clean(const struct ss *cf, const char *s, size_t q,
+			  const struct ss_tag *outer)
 {
 	struct ss_tag it;
-	size_t i;
-	int c = q + 1 < n ? (unsigned char)s[q + 1] : 0;
+	size_t i, n = outer->end; /* it must end inside the outer tag */
+	int c = (unsigned char)s[q + 1];
 
 	if (!ss_alpha(c) && !(c == '/' && q + 2 < n &&
 			      ss_alpha((unsigned char)s[q + 2])))
 		return c != '!' && c != '?' && c != '/';
-	if (!ss_parse_tag(cf, s, n, q, &it) || it.end > outer->end ||
-	    it.overflow || ss_special(s + it.name, it.name_end - it.name) ||
+	if (!ss_parse_tag(cf, s, n, q, &it) || it.overflow ||
+	    ss_special(s + it.name, it.name_end - it.name) ||
 	    (!it.endtag && ss_autolink_bad(cf, &it, s)))
 		return 0;
 	for (i = 0; i < it.nedits; i++)
@@ -801,7 +835,7 @@ static int ss_inner_clean(const struct ss *cf, const char *s, size_t n,
 
 /* Turns the noted '<' in names into edits: escaped unless clean, and
  * ignored inside attributes already deleted.  Edits are then sorted. */
-static void ss_resolve_inner(const struct ss *cf, const char *s, size_t n,
+static void ss_resolve_inner(const struct ss *cf, const char *s,
 			     struct ss_tag *t)
 {
 	size_t i, j, nd = t->nedits;
@@ -815,7 +849,7 @@ static void ss_resolve_inner(const struct ss *cf, const char *s, size_t n,
 			    q >= t->edits[j].a && q < t->edits[j].b)
 				gone = 1;
 		if (!gone && (t->ninner > SS_MAX_INNER ||
-			      !ss_inner_clean(cf, s, n, q, t)))
+			      !ss_inner_clean(cf, s, q, t)))
 			ss_edit(t, q, q + 1, SS_E_ESCAPE);
 	}
 	for (i = 1; i < t->nedits; i++) /* insertion sort: a few edits */
@@ -849,14 +883,13 @@ static size_t ss_tag(const struct ss *cf, struct ss_out *o, size_t p)
 	size_t n = o->n, len;
 	struct ss_tag t, et;
 	const char *name;
+	int k;
 
-	if (!ss_parse_tag(cf, s, n, p, &t)) {
-		ss_escape_lt(o, p); /* open at the end: make it text */
-		return p + 1;
-	}
+	if (!ss_parse_tag(cf, s, n, p, &t))
+		return ss_open_at_end(o, p);
 	name = s + t.name;
 	len = t.name_end - t.name;
-	ss_resolve_inner(cf, s, n, &t);
+	ss_resolve_inner(cf, s, &t);
 	if (t.overflow) {
 		ss_cut(o, p, t.end);
 		o->count++;
@@ -876,8 +909,8 @@ static size_t ss_tag(const struct ss *cf, struct ss_out *o, size_t p)
 		o->count++;
 		return t.end;
 	}
-	if (ss_in(name, len, ss_drop_content)) {
-		if (!ss_find_end(cf, s, n, t.end, name, len, &et)) {
+	if ((k = ss_index(name, len, ss_drop_content)) >= 0) {
+		if (!ss_find_end(cf, o, k, t.end, name, len, &et)) {
 			/* Never closed: a browser would swallow the rest;
 			 * keep the rest as text instead. */
 			ss_escape_lt(o, p);
@@ -887,10 +920,9 @@ static size_t ss_tag(const struct ss *cf, struct ss_out *o, size_t p)
 		o->count++;
 		return et.end;
 	}
-	if (ss_in(name, len, ss_rcdata)) {
-		size_t q;
-
-		if (!ss_find_end(cf, s, n, t.end, name, len, &et)) {
+	if ((k = ss_index(name, len, ss_rcdata)) >= 0) {
+		if (!ss_find_end(cf, o, SS_NENDS - 2 + k, t.end, name, len,
+				 &et)) {
 			ss_escape_lt(o, p);
 			return p + 1;
 		}
@@ -898,8 +930,7 @@ static size_t ss_tag(const struct ss *cf, struct ss_out *o, size_t p)
 		/* Text to a browser; still no '<' in case something
 		 * downstream parses it as markup. */
 		ss_escape_range(o, t.end, et.start, 0);
-		q = et.start;
-		return q;
+		return et.start;
 	}
 	ss_apply(o, &t);
 	return t.end;
@@ -911,10 +942,8 @@ static size_t ss_tag(const struct ss *cf, struct ss_out *o, size_t p)
 static size_t ss_comment_like(struct ss_out *o, size_t p, size_t b, size_t e,
 			      size_t end)
 {
-	if (!end) {
-		ss_escape_lt(o, p);
-		return p + 1;
-	}
+	if (!end)
+		return ss_open_at_end(o, p);
 	if (memchr(o->s + b, '<', e - b)) {
 		ss_cut(o, p, end);
 		o->count++;
@@ -1007,7 +1036,7 @@ static size_t ss_markup(const struct ss *cf, struct ss_out *o, size_t p)
 static int ss_html_pass(const struct ss *cf, const char *s, size_t n,
 			gs_buf *out, unsigned long *count)
 {
-	struct ss_out o = { s, n, out, 0, 0, 0, 0 };
+	struct ss_out o = { .s = s, .n = n, .b = out };
 	size_t p = 0;
 
 	while (p < n && !o.err) {
@@ -1027,9 +1056,11 @@ static int ss_html_pass(const struct ss *cf, const char *s, size_t n,
  * link and whose text may well start with "Note:". */
 static int ss_footnote(const char *s, size_t i)
 {
-	while (i > 0) {
+	size_t stop = i > SS_LABEL_MAX ? i - SS_LABEL_MAX : 0;
+
+	while (i > stop) {
 		i--;
-		if (s[i] == '\n')
+		if (s[i] == '\n' || s[i] == ']')
 			return 0;
 		if (s[i] == '[')
 			return s[i + 1] == '^';
@@ -1044,7 +1075,7 @@ static int ss_footnote(const char *s, size_t i)
 static int ss_md_pass(const struct ss *cf, const char *s, size_t n,
 		      gs_buf *out, unsigned long *count)
 {
-	struct ss_out o = { s, n, out, 0, 0, 0, 0 };
+	struct ss_out o = { .s = s, .n = n, .b = out };
 	size_t p = 0;
 
 	while (p < n && !o.err) {
@@ -1086,7 +1117,7 @@ static int ss_md_pass(const struct ss *cf, const char *s, size_t n,
 static int ss_escape_all(const char *s, size_t n, gs_buf *out,
 			 unsigned long *count)
 {
-	struct ss_out o = { s, n, out, 0, 0, 0, 0 };
+	struct ss_out o = { .s = s, .n = n, .b = out };
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -1212,7 +1243,8 @@ static int ss_create(gs_config *cfg, void **instance)
 		return GS_ENOMEM;
 	if ((rc = gs_config_enum(cfg, "mode", ss_modes, SS_STRIP,
 				 &cf->mode)) < 0 ||
-	    (rc = gs_config_bool(cfg, "data_images", 1, &cf->data_images)) < 0 ||
+	    (rc = gs_config_bool(cfg, "data_images", 1,
+				 &cf->data_images)) < 0 ||
 	    (rc = gs_config_str(cfg, "schemes", "http https mailto tel ftp",
 				&schemes)) < 0 ||
 	    (rc = ss_parse_schemes(cfg, cf, schemes)) < 0) {

@@ -54,5 +54,8 @@ int cli_jsonl_line(const gs_stack *st, gs_phase phase, const char *s,
 int cmd_check(const struct cli_opts *o);
 int cmd_filter(const struct cli_opts *o);
 int cmd_run(const struct cli_opts *o);
+/* cmd_run.c: no core dump and no ptrace while an API key may be in
+ * memory (run, and filter when a filter calls an API). */
+void cli_no_core_dumps(void);
 
 #endif

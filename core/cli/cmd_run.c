@@ -17,7 +17,7 @@
 #include <sys/prctl.h>
 #endif
 
-static void no_core_dumps(void)
+void cli_no_core_dumps(void)
 {
 	struct rlimit rl = { 0, 0 };
 
@@ -137,7 +137,7 @@ int cmd_run(const struct cli_opts *o)
 	char *err = NULL;
 	int rc, oc, ret;
 
-	no_core_dumps();
+	cli_no_core_dumps();
 	if (o->jsonl) {
 		cli_err("run: --jsonl is for filter; use --json");
 		return EXIT_CONFIG;

@@ -153,8 +153,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "check"))
 		return cmd_check(&o);
-	if (!strcmp(cmd, "filter"))
+	if (!strcmp(cmd, "filter")) {
+		cli_no_core_dumps(); /* mistral-moderation holds a key */
 		return cmd_filter(&o);
+	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(&o);
 	cli_err("unknown command '%s' (check, filter, run); see --help", cmd);

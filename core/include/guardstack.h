@@ -32,8 +32,6 @@ extern "C" {
 
 /* Library version, e.g. "0.1.0". */
 const char *gs_version(void);
-/* Static text for a GS_E* code (never NULL). */
-const char *gs_strerror(int code);
 
 typedef struct gs_stack gs_stack;
 typedef struct gs_call gs_call;
@@ -199,7 +197,9 @@ const char *gs_call_key_fingerprint(const gs_call *c);
 
 /* The HTTP client behind an upstream, also for plugins that call an API
  * themselves (mistral-moderation).  Thread-safe: one client may serve
- * every thread; it keeps a few connections open for reuse. */
+ * every thread; it keeps a few connections open for reuse.  It changes
+ * no signal disposition: SIGPIPE is blocked in the calling thread while
+ * a request is under way. */
 typedef struct gs_upstream gs_upstream;
 
 /* Creates a client from settings named as in [upstream] (url, keys,

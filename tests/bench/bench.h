@@ -62,6 +62,7 @@ long naive_run(struct naive *nv, enum naive_id id, const char *s,
 
 struct proc_result {
 	double seconds;   /* wall clock, exec to exit */
+	double cpu;       /* the child's user + system time */
 	long maxrss_kb;   /* peak resident set of the child */
 	int status;       /* exit status, or 128 + signal */
 };

@@ -53,6 +53,8 @@ int proc_run(char *const argv[], const char *in_path, const char *out_path,
 	if (wait4(pid, &st, 0, &ru) < 0)
 		return -1;
 	r->seconds = now() - t0;
+	r->cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+		 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 	r->maxrss_kb = ru.ru_maxrss;
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	return 0;

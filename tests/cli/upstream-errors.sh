@@ -53,7 +53,7 @@ fake_mark
 gs run -s "$T/ra.ini" "hi"
 is "$rc/$(out)" "0/echo: hi" "429 with Retry-After: 1, then success"
 is "$(fake_count)" "$((FAKE_MARK + 2))" "two requests"
-between "$(gaps)" 1000 4000 "Retry-After: 1 waited about 1 s"
+between "$(gaps)" 1000 6000 "Retry-After: 1 waited about 1 s"
 is "$(fake_new conn | sort -u | wc -l | tr -d ' ')" 1 \
 	"the retry reused the connection"
 
@@ -62,7 +62,7 @@ up_stack rd 429d2,ok 'backoff_ms = 10'
 fake_mark
 gs run -s "$T/rd.ini" "hi"
 is "$rc" 0 "429 with an HTTP-date Retry-After, then success"
-between "$(gaps)" 900 4000 "the date was honoured (about 1-2 s)"
+between "$(gaps)" 900 6000 "the date was honoured (about 1-2 s)"
 
 # 5xx: exponential backoff with jitter: [50, 100] ms, then [100, 200].
 up_stack bo 500,503,ok 'backoff_ms = 100'
@@ -70,8 +70,8 @@ fake_mark
 gs run -s "$T/bo.ini" "hi"
 is "$rc/$(out)" "0/echo: hi" "500, 503, then success"
 g1=$(gaps | sed -n 1p) g2=$(gaps | sed -n 2p)
-between "$g1" 50 1500 "first backoff: at least 50 ms"
-between "$g2" 100 1500 "second backoff: at least 100 ms"
+between "$g1" 50 3000 "first backoff: at least 50 ms"
+between "$g2" 100 3000 "second backoff: at least 100 ms"
 echo "# backoff gaps measured: ${g1} ms, ${g2} ms"
 
 # Retries run out.
@@ -110,13 +110,14 @@ like "$(err)" "upstream returned 502: <html> <head><title>502 Bad Gateway</title
 is "$(err | wc -l | tr -d ' ')" 1 "exactly one line"
 
 # Timeout.
-up_stack slow slow4 'timeout = 1'
+# (The bound is loose: under valgrind starting the program takes seconds.)
+up_stack slow slow12 'timeout = 1'
 t0=$(date +%s)
 gs run -s "$T/slow.ini" "hi"
 t1=$(date +%s)
 failed "slow answer"
 like "$(err)" "upstream timed out after 1 s" "timeout message"
-between "$((t1 - t0))" 0 3 "the call gave up after about 1 s"
+between "$((t1 - t0))" 0 10 "the call gave up long before the answer came"
 
 # Bad 200 answers.
 up_stack bj badjson

@@ -99,7 +99,7 @@ t1=$(date +%s)
 is "$rc" 2 "cmd: timeout: exit 2"
 like "$(err)" "cmd:$T/sleepy: no answer within 1 s (key_timeout); killed" \
 	"cmd: timeout message"
-ok "cmd: gave up after about 1 s" test $((t1 - t0)) -le 4
+ok "cmd: gave up long before the program ended" test $((t1 - t0)) -le 12
 use fails "cmd:$T/fails"
 gs run -s "$T/fails.ini" "hi"
 like "$(err)" "cmd:$T/fails: exited with status 3" "cmd: exit status"

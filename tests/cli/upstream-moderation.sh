@@ -85,16 +85,10 @@ is "$(fake_new auth | tr '\n' ' ')" "Bearer $MOD_KEY Bearer $KEY Bearer $MOD_KEY
 	"keys = in the section: moderation uses its own key"
 
 # Configuration.
-mod bad ok 'sexual = 2'
-gs check -s "$T/bad.ini"
-like "$(err)" "[mod]: sexual = '2': expected a score above 0 and at most 1" \
-	"thresholds are checked"
 mod lit ok "keys = $KEY"
 gs check -s "$T/lit.ini"
 like "$(err)" "[mod]: keys: entry 1 is not a key source" "a literal key is refused"
-mod unk ok 'threshold = 0.5'
-gs check -s "$T/unk.ini"
-like "$(err)" "unknown key 'threshold'" "unknown keys are refused"
+# (threshold and unknown-key errors: tests/unit/test-upstream.c)
 
 no_leak "$KEY" "no key in any output"
 no_leak "$MOD_KEY" "nor the moderation key"

@@ -31,7 +31,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	fz_setup();
 	{
-		static const char o[] = "[other]\nmodule = gs-debug\nappend = !\n";
+		static const char o[] = "[other]\nmodule = gs-debug\n"
+					"append = !\n";
 		fz_write("other.ini", o, sizeof o - 1);
 	}
 	return 0;

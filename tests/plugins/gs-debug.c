@@ -11,14 +11,16 @@
  *   mark = yes         appends the instance name, to show run order
  *   bad_replace = yes  replaces text with invalid UTF-8 (must fail)
  *   data = yes         passes a value from request to response phase
+ *   insert = TEXT      request phase: inserts a system message TEXT first
+ *   set_text = TEXT    request phase: sets the last message's text
  */
 #include <guardstack/plugin.h>
 #include <string.h>
 
 struct dbg {
 	int res[3];
-	const char *append_s;
-	char *append;
+	const char *append_s, *insert_s, *set_text_s;
+	char *append, *insert, *set_text;
 	char *reason;
 	char *name;
 	int mark, bad_replace, data;
@@ -37,6 +39,8 @@ static void dbg_destroy(void *inst)
 	struct dbg *d = inst;
 
 	gs_free(d->append);
+	gs_free(d->insert);
+	gs_free(d->set_text);
 	gs_free(d->reason);
 	gs_free(d->name);
 	gs_free(d);
@@ -55,6 +59,8 @@ static int dbg_create(gs_config *cfg, void **out)
 	    (rc = gs_config_enum(cfg, "response", results, 0,
 				 &d->res[GS_PHASE_RESPONSE])) < 0 ||
 	    (rc = gs_config_str(cfg, "append", NULL, &d->append_s)) < 0 ||
+	    (rc = gs_config_str(cfg, "insert", NULL, &d->insert_s)) < 0 ||
+	    (rc = gs_config_str(cfg, "set_text", NULL, &d->set_text_s)) < 0 ||
 	    (rc = gs_config_str(cfg, "reason", NULL, &reason)) < 0 ||
 	    (rc = gs_config_bool(cfg, "mark", 0, &d->mark)) < 0 ||
 	    (rc = gs_config_bool(cfg, "bad_replace", 0, &d->bad_replace)) < 0 ||
@@ -63,10 +69,13 @@ static int dbg_create(gs_config *cfg, void **out)
 		return rc;
 	}
 	d->append = dup(d->append_s);
+	d->insert = dup(d->insert_s);
+	d->set_text = dup(d->set_text_s);
 	d->reason = dup(reason);
 	d->name = dup(gs_config_instance(cfg));
 	/* A setting lost to a failed allocation would change the verdict. */
 	if ((d->append_s && !d->append) || (reason && !d->reason) ||
+	    (d->insert_s && !d->insert) || (d->set_text_s && !d->set_text) ||
 	    !d->name) {
 		dbg_destroy(d);
 		return GS_ENOMEM;
@@ -96,6 +105,15 @@ static gs_result run(struct dbg *d, gs_ctx *ctx)
 	}
 	if (r == 1)
 		return GS_RESULT_IGNORE;
+	if (gs_ctx_phase(ctx) == GS_PHASE_REQUEST && d->insert &&
+	    gs_msg_insert(ctx, 0, "system", d->insert, strlen(d->insert)) < 0)
+		return GS_RESULT_ERROR;
+	if (gs_ctx_phase(ctx) == GS_PHASE_REQUEST && d->set_text &&
+	    gs_msg_count(ctx) &&
+	    gs_msg_set_text(ctx, gs_msg_count(ctx) - 1, d->set_text,
+			    strlen(d->set_text)) < 0)
+		return GS_RESULT_ERROR;
+	n = gs_text_count(ctx); /* the edits above may change it */
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
 		const char *s = gs_text_get(ctx, i, &len);

@@ -364,7 +364,8 @@ static void sweep_jsonl(const char *name)
 int main(void)
 {
 	static const char *const stacks[] = { "allocfail.ini", "order.ini",
-					      "append.ini" };
+					      "append.ini",
+					      "allocfail-msgs.ini" };
 	gs_stack *keep;
 	char path[1024], *err = NULL;
 

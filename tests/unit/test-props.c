@@ -207,7 +207,8 @@ static void gen_rx(gs_buf *b)
 		"078-05-1120-", " ", "  ", "\t", "\n",
 		"x", "xx", "X", "secret", "SECRET", "Secret", "\xc5\xbf" "ecret",
 		"s", "ecret", "_", "\xc3\xa9", "\xf0\x9f\x98\x80",
-		"\xf0\x9f\x99\x8f", "\xe2\x80\x83", "a", "[SSN]", "[X]", "?",
+		"\xf0\x9f\x99\x8f", "\xe2\x80\x83", "a", "[SSN]", "[X]",
+		"?",
 	};
 	unsigned n = below(24);
 

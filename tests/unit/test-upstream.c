@@ -291,6 +291,102 @@ static void test_roundtrip(void)
 	gs_stack_free(st);
 }
 
+/* Loads a stack made of `text`; checks the code and the message. */
+static void load(const char *name, const char *text, int want,
+		 const char *msg)
+{
+	char path[256], *err = NULL;
+	gs_stack *st = NULL;
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/%s.ini", dir, name);
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	rc = gs_stack_load(&st, path, 0, &err);
+	is_int(rc, want, "%s: load returns %d", name, want);
+	if (msg)
+		has_str(err, msg, "%s: message", name);
+	gs_free(err);
+	gs_stack_free(st);
+	unlink(path);
+}
+
+static void test_config(void)
+{
+	char path[256], *err = NULL;
+	gs_stack *st;
+	FILE *f;
+
+	load("remote", "[upstream]\nurl = http://example.com/v1\n",
+	     GS_EINVAL, "remote.ini:2: [upstream]: url: plain http:// is "
+	     "allowed only to loopback addresses (host example.com)");
+	load("lo6", "[upstream]\nurl = http://[::1]:9/v1\n", GS_OK, NULL);
+	load("lo4", "[upstream]\nurl = http://127.9.9.9/v1\n", GS_OK, NULL);
+	load("lohost", "[upstream]\nurl = http://localhost/v1\n", GS_OK,
+	     NULL);
+	load("tricky", "[upstream]\nurl = http://127.0.0.1.example.com/\n",
+	     GS_EINVAL, "only to loopback");
+	load("scheme", "[upstream]\nurl = ftp://example.com/\n", GS_EINVAL,
+	     "scheme ftp: only http:// and https://");
+	load("userinfo", "[upstream]\nurl = https://u:sk-SECRET@x.org/\n",
+	     GS_EINVAL, "url: user or password in the URL");
+	load("timeout", "[upstream]\nretries = 1\ntimeout = 0\n", GS_EINVAL,
+	     "timeout.ini:3: [upstream]: timeout = '0': expected seconds "
+	     "from 1 to 3600");
+	load("mrb", "[upstream]\nmax_response_bytes = 10\n", GS_EINVAL,
+	     "max_response_bytes = '10': expected bytes from 1024");
+	load("bool", "[upstream]\nallow_http = maybe\n", GS_EINVAL,
+	     "allow_http = 'maybe': expected yes or no");
+	load("ca", "[upstream]\nca_file = no-such.pem\n", GS_EINVAL,
+	     "ca.ini:2: [upstream]: ca_file: ");
+	load("offkeys", "[upstream]\nurl = offline\nkeys = env:X\n",
+	     GS_EINVAL, "offkeys.ini:3: [upstream]: keys has no effect with "
+	     "url = offline");
+	load("reply", "[upstream]\nreply_file = r.txt\n", GS_EINVAL,
+	     "reply_file applies only to url = offline");
+	load("noreply", "[upstream]\nurl = offline\nreply_file = none.txt\n",
+	     GS_EIO, "noreply.ini:3: [upstream]: reply_file: ");
+	load("envname", "[upstream]\nkeys = env:sk-abc\n", GS_EINVAL,
+	     "keys: entry 1: env: needs a variable name");
+	load("empty", "[upstream]\nkeys = env:A,,env:B\n", GS_EINVAL,
+	     "keys: entry 2 is empty");
+	load("quote", "[upstream]\nkeys = cmd:pass 'x\n", GS_EINVAL,
+	     "keys: entry 1: unmatched quote");
+	load("mod-threshold", "[m]\nmodule = mistral-moderation\n"
+	     "sexual = 2\n", GS_EINVAL, "mod-threshold.ini:3: [m]: sexual = "
+	     "'2': expected a score above 0 and at most 1");
+	load("mod-unknown", "[m]\nmodule = mistral-moderation\n"
+	     "threshold = 0.5\n", GS_EINVAL, "unknown key 'threshold'");
+	load("mod-timeout", "[m]\nmodule = mistral-moderation\n"
+	     "timeout = 99999\n", GS_EINVAL, "mod-timeout.ini:3: [m]: "
+	     "timeout = '99999'");
+
+	/* The including file's [upstream] replaces an included one. */
+	snprintf(path, sizeof path, "%s/inner.ini", dir);
+	f = fopen(path, "w");
+	fputs("[upstream]\nurl = offline\nmodel = inner\n", f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/outer.ini", dir);
+	f = fopen(path, "w");
+	fputs("[stack]\ninclude = inner.ini\n[upstream]\n"
+	      "url = http://127.0.0.1:9/v1\nmodel = outer\n", f);
+	fclose(f);
+	if (gs_stack_load(&st, path, 0, &err) == 0) {
+		is_str(gs_stack_model(st), "outer", "the including file's "
+		       "[upstream] wins");
+		ok(gs_stack_upstream(st) != NULL, "whole: not offline");
+		gs_stack_free(st);
+	} else {
+		ok(0, "include: %s", err);
+	}
+	gs_free(err);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/inner.ini", dir);
+	unlink(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir) || start_fake() < 0) {
@@ -299,6 +395,7 @@ int main(void)
 		return 1;
 	}
 	test_settings();
+	test_config();
 	test_threads();
 	test_rotation();
 	test_roundtrip();

@@ -70,6 +70,9 @@ extern "C" {
 #define GS_ESTATE (-8)   /* call used in the wrong order */
 #define GS_EUPSTREAM (-9) /* upstream failed */
 
+/* Static text for a GS_E* code (never NULL). */
+const char *gs_strerror(int code);
+
 /* Phases, used as bits in gs_plugin.phases. */
 typedef enum gs_phase {
 	GS_PHASE_REQUEST = 1,  /* before the upstream call */
@@ -242,6 +245,9 @@ int gs_config_enum(gs_config *cfg, const char *key, const char *const *choices,
 /* A file path; a relative one is taken from the stack file's directory.
  * *out is allocated (gs_free), or NULL when the key is absent. */
 int gs_config_path(gs_config *cfg, const char *key, char **out);
+/* Directory of the stack file that defines this section (borrowed,
+ * valid until create returns): where a plugin's default files live. */
+const char *gs_config_dir(const gs_config *cfg);
 /* Whether the key is present (does not mark it read). */
 int gs_config_has(const gs_config *cfg, const char *key);
 /* The section and stack this instance belongs to. */
