@@ -9,6 +9,7 @@
  */
 #include "internal.h"
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,8 +354,12 @@ static long num(cJSON *o, const char *k)
 {
 	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
-	return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (long)v->valuedouble
-							: -1;
+	/* A count past LONG_MAX (or infinite: 1e400) is no count at all;
+	 * converting it to long would be undefined. */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
+	    !(v->valuedouble < (double)LONG_MAX))
+		return -1;
+	return (long)v->valuedouble;
 }
 
 int gs__parse_response(struct gs__doc *d, const char *js, size_t len,

@@ -5,9 +5,12 @@
  *
  * Its answer is deterministic: either the stack's reply_file, or a
  * transcript of the filtered request, one "[role] text" line per message,
- * which shows exactly what a model would have received.  It is shaped as
- * a chat completion (with zero usage: no tokens were spent) and goes
- * through the same parser as a real answer.
+ * which shows what a model would have received.  System and developer
+ * messages are shown by size only: an answer that repeats the
+ * instructions is what a prompt leak looks like, and the response phase
+ * (leak-redact) would rightly refuse it.  The answer is shaped as a chat
+ * completion (with zero usage: no tokens were spent) and goes through the
+ * same parser as a real one.
  */
 #include "upstream.h"
 #include <cjson/cJSON.h>
@@ -24,10 +27,16 @@ static int transcript(const gs_call *c, const char *model, gs_buf *b)
 		size_t len;
 		char *t = gs__msg_join(&d->msgs[i], &len);
 		int rc = gs_buf_printf(b, "\n[%s] ", d->msgs[i].role_name);
+		unsigned role = d->msgs[i].role;
 
-		if (rc >= 0)
-			rc = t ? gs_buf_append(b, t, len)
-			       : gs_buf_puts(b, "(no text)");
+		if (rc >= 0 && !t)
+			rc = gs_buf_puts(b, "(no text)");
+		else if (rc >= 0 && (role == GS__ROLE_SYSTEM ||
+				     role == GS__ROLE_DEVELOPER))
+			rc = gs_buf_printf(b, "(%zu characters, not shown)",
+					   gs_utf8_count(t, len));
+		else if (rc >= 0)
+			rc = gs_buf_append(b, t, len);
 		gs_free(t);
 		if (rc < 0)
 			return GS_ENOMEM;

@@ -74,32 +74,12 @@ static int parse_threshold(const char *s, double *out)
 	return 0;
 }
 
-/* The stack file's directory, which relative file: and ca_file paths are
- * taken from.  The plugin ABI has no accessor for it, so it is recovered
- * from gs_config_path, which joins it with a (relative) value. */
-static char *stack_dir(gs_config *cfg, const char *key, const char *value)
-{
-	char *p = NULL;
-	size_t pl, vl = strlen(value);
-
-	if (gs_config_path(cfg, key, &p) < 0 || !p)
-		return NULL;
-	pl = strlen(p);
-	if (value[0] == '/' || pl < vl + 2 || strcmp(p + pl - vl, value) ||
-	    p[pl - vl - 1] != '/') {
-		gs_free(p);
-		return NULL;
-	}
-	p[pl - vl - 1] = '\0';
-	return p;
-}
-
 static int mm_create(gs_config *cfg, void **out)
 {
 	struct mm *m = gs_calloc(1, sizeof *m);
 	const char *keys[MM_NCLIENT + 2], *values[MM_NCLIENT + 2];
 	const char *url, *model, *v;
-	char *dir = NULL, *err = NULL;
+	char *err = NULL;
 	size_t n = 0, bad;
 	int rc, any = 0;
 
@@ -144,25 +124,23 @@ static int mm_create(gs_config *cfg, void **out)
 			goto fail;
 		if (!v)
 			continue;
-		if ((!strcmp(k, "keys") || !strcmp(k, "ca_file")) && !dir)
-			dir = stack_dir(cfg, k, v);
 		keys[n] = k;
 		values[n++] = v;
 	}
 	/* Later settings win in gs_upstream_new: the section's own timeout
-	 * and retries come after the defaults above. */
-	rc = gs_upstream_new(&m->client, n, keys, values, dir, &bad, &err);
+	 * and retries come after the defaults above.  Relative file: and
+	 * ca_file paths are taken from the stack file's directory. */
+	rc = gs_upstream_new(&m->client, n, keys, values, gs_config_dir(cfg),
+			     &bad, &err);
 	if (rc < 0) {
 		rc = gs_config_error(cfg, bad < n ? keys[bad] : NULL, "%s",
 				     err ? err : "cannot create the client");
 		goto fail;
 	}
-	gs_free(dir);
 	*out = m;
 	return GS_OK;
 fail:
 	gs_free(err);
-	gs_free(dir);
 	mm_destroy(m);
 	return rc;
 }

@@ -17,9 +17,10 @@
  * Two invariants make the output safe under concatenation and under
  * Markdown renderers that cut raw HTML differently from a browser: every
  * '<' left in the output starts a tag that was checked (or cannot start
- * anything), and no '<' survives inside a tag, an attribute value, RCDATA
- * or a comment.  Constructs still open at the end of the text are escaped
- * rather than left open.
+ * anything), and no '<' survives inside an attribute value, RCDATA or a
+ * comment, nor inside a tag's names unless what it starts is itself a
+ * harmless tag ("HashMap<String, Vec<u8>>").  Constructs still open at
+ * the end of the text are escaped rather than left open.
  *
  * mode = escape HTML-escapes & < > " ' and keeps no markup at all.
  *
@@ -1281,8 +1282,7 @@ static gs_result ss_run(void *instance, gs_ctx *ctx)
 		gs_buf_free(&bufs[0]);
 		gs_buf_free(&bufs[1]);
 		if (rc < 0) {
-			gs_reject(ctx, "script-strip: %s", rc == GS_ENOMEM ?
-				  "out of memory" : "cannot replace text");
+			gs_reject(ctx, "%s", gs_strerror(rc));
 			return GS_RESULT_ERROR;
 		}
 		gs_count(ctx, count);

@@ -24,9 +24,11 @@
  * `make bench-update` (gs-bench --update) and commit the new lines with
  * the change that explains them.
  *
- * The stacks are files in --stacks (tests/bench/stacks/): one per plugin,
- * request.ini and response.ini in the order of etc/guardstack/default.ini,
- * and full.ini (both phases and the logger) for latency and load time.
+ * The stacks: one per plugin in --stacks (tests/bench/stacks/), with the
+ * settings etc/guardstack/default.ini gives it, and for the phases, the
+ * latency and the load time the shipped default stack itself, loaded by
+ * name from GUARDSTACK_CONFDIR (so its changes show here, and a change in
+ * behaviour shows as a checksum mismatch).
  */
 #define _GNU_SOURCE
 #include "bench.h"
@@ -48,7 +50,7 @@
 #define LINE_PIECE 160u   /* --jsonl: short lines */
 #define NAIVE_NONE (-1)
 #define NAIVE_RESPONSE (-2) /* leak, script, ssn, email in turn */
-#define NAIVE_REQUEST (-3)  /* cut at 4000 chars, phrases, wrap */
+#define NAIVE_REQUEST (-3)  /* cut at 4000 chars, phrases, wrap, ssn, email */
 
 static const struct bstack {
 	const char *label;
@@ -73,11 +75,11 @@ static const struct bstack {
 	  NAIVE_EMAIL },
 	{ "logger (core only)", "logger.ini", GS_PHASE_RESPONSE, RESP_PIECE,
 	  NAIVE_NONE },
-	{ "response phase", "response.ini", GS_PHASE_RESPONSE, RESP_PIECE,
+	{ "response phase", "default", GS_PHASE_RESPONSE, RESP_PIECE,
 	  NAIVE_RESPONSE },
-	{ "response phase", "response.ini", GS_PHASE_RESPONSE, REQ_PIECE,
+	{ "response phase", "default", GS_PHASE_RESPONSE, REQ_PIECE,
 	  NAIVE_RESPONSE },
-	{ "request phase", "request.ini", GS_PHASE_REQUEST, REQ_PIECE,
+	{ "request phase", "default", GS_PHASE_REQUEST, REQ_PIECE,
 	  NAIVE_REQUEST },
 };
 #define NBSTACKS (sizeof bstacks / sizeof bstacks[0])
@@ -142,9 +144,13 @@ static char *path_in(const char *dir, const char *file)
 	return gs_buf_steal(&b, NULL);
 }
 
+/* A file in --stacks, or "default": the shipped default stack, found in
+ * GUARDSTACK_CONFDIR as the CLI finds it. */
 static gs_stack *load(const struct opts *o, const char *file)
 {
-	char *p = path_in(o->stacks, file), *err = NULL;
+	char *p = strchr(file, '.') ? path_in(o->stacks, file)
+				    : gs_strndup(file, strlen(file));
+	char *err = NULL;
 	gs_stack *st;
 
 	if (gs_stack_load(&st, p, 0, &err) < 0) {
@@ -301,7 +307,7 @@ static double run_naive(struct naive *nv, int which, const char *s,
 				in = out->data;
 				len = out->len;
 			}
-		} else { /* request: cut at 4000 chars, phrases, wrap */
+		} else { /* request: cut, phrases, wrap, ssn, email */
 			size_t cut = 0, chars = 0;
 
 			while (cut < len && (chars < 4000 ||
@@ -314,6 +320,8 @@ static double run_naive(struct naive *nv, int which, const char *s,
 					"data): ") < 0 ||
 			    gs_buf_append(&b, a.data, a.len) < 0)
 				die("out of memory");
+			n += naive_run(nv, NAIVE_SSN, b.data, b.len, &a);
+			n += naive_run(nv, NAIVE_EMAIL, a.data, a.len, &b);
 		}
 	}
 	gs_buf_free(&a);
@@ -448,8 +456,9 @@ static int check(const struct opts *o, const struct corpus *c)
 		struct tally t = { 0 };
 		gs_stack *st;
 
-		snprintf(keys[i + 1], sizeof keys[i + 1], "%zuMB/%s/%zu",
-			 o->mb, b->file, b->piece);
+		snprintf(keys[i + 1], sizeof keys[i + 1], "%zuMB/%s/%s/%zu",
+			 o->mb, b->file, b->phase == GS_PHASE_REQUEST ?
+			 "request" : "response", b->piece);
 		if (skip(o, b)) {
 			sums[i + 1][0] = '\0';
 			continue;
@@ -551,7 +560,7 @@ static void latency(const struct opts *o, const struct corpus *c)
 	size_t iters = o->quick ? 2000 : 20000;
 	double *v[4];
 	struct chat ch;
-	gs_stack *st = load(o, "full.ini");
+	gs_stack *st = load(o, "default");
 	int oc[2] = { 0, 0 };
 
 	if (chat_make(&ch, c->text.data, c->text.len, 2048, 1024) < 0)
@@ -559,7 +568,7 @@ static void latency(const struct opts *o, const struct corpus *c)
 	for (int k = 0; k < 4; k++)
 		if (!(v[k] = gs_alloc(iters * sizeof(double))))
 			die("out of memory");
-	printf("\nPer call, default stack (full.ini), in process: request "
+	printf("\nPer call, default stack, in process: request "
 	       "%zu B JSON (user text %zu B), answer %zu B JSON (%zu B); "
 	       "%zu calls\n", ch.req_json.len, ch.user.len, ch.resp_json.len,
 	       ch.answer.len, iters);
@@ -641,7 +650,7 @@ static void latency(const struct opts *o, const struct corpus *c)
 
 static void load_time(const struct opts *o)
 {
-	static const char *const files[] = { "full.ini",
+	static const char *const files[] = { "default",
 					     "input-patterns.ini" };
 	int n = o->quick ? 10 : 50;
 	double t[64];
@@ -703,7 +712,8 @@ static struct proc_result cli_run(const struct opts *o, const char *stack,
 				  const char *phase, int jsonl,
 				  const char *in)
 {
-	char *sp = path_in(o->stacks, stack);
+	char *sp = strchr(stack, '.') ? path_in(o->stacks, stack)
+				      : gs_strndup(stack, strlen(stack));
 	char *argv[] = { (char *)o->cli, "filter", "-s", sp, "-p",
 			 (char *)phase, jsonl ? "--jsonl" : NULL, NULL };
 	struct proc_result r;
@@ -746,7 +756,7 @@ static void cli(const struct opts *o, const struct corpus *c)
 	printf("\nCLI as a whole process (%s; CPU time, user + system, "
 	       "median of %d)\n", o->cli, o->runs);
 	for (int ph = 0; ph < 2; ph++) {
-		const char *stack = ph ? "request.ini" : "response.ini";
+		const char *stack = "default";
 		const char *phase = ph ? "request" : "response";
 		double t[64];
 
@@ -762,7 +772,7 @@ static void cli(const struct opts *o, const struct corpus *c)
 		double t[64];
 
 		for (int r = 0; r < o->runs; r++)
-			t[r] = cli_run(o, "response.ini", "response", 0,
+			t[r] = cli_run(o, "default", "response", 0,
 				       plain_l).cpu;
 		printf("  filter (plain text), response phase: %.0f MB/s on "
 		       "%.1f MB (one text)\n", (double)c->text.len / 1e6 /
@@ -772,14 +782,14 @@ static void cli(const struct opts *o, const struct corpus *c)
 	{
 		struct proc_result a, b;
 
-		a = cli_run(o, "response.ini", "response", 0, plain_s);
-		b = cli_run(o, "response.ini", "response", 0, plain_l);
+		a = cli_run(o, "default", "response", 0, plain_s);
+		b = cli_run(o, "default", "response", 0, plain_l);
 		printf("    plain text  %6.1f MB in: %7.1f MB   %6.1f MB in: "
 		       "%7.1f MB\n", (double)small / 1e6,
 		       (double)a.maxrss_kb / 1024, (double)c->text.len / 1e6,
 		       (double)b.maxrss_kb / 1024);
-		a = cli_run(o, "response.ini", "response", 1, jl_s);
-		b = cli_run(o, "response.ini", "response", 1, jl_l);
+		a = cli_run(o, "default", "response", 1, jl_s);
+		b = cli_run(o, "default", "response", 1, jl_l);
 		printf("    --jsonl     %6.1f MB in: %7.1f MB   %6.1f MB in: "
 		       "%7.1f MB  (%zu / %zu lines)\n",
 		       (double)jl_bytes_s / 1e6, (double)a.maxrss_kb / 1024,

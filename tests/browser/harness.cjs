@@ -59,62 +59,109 @@ const HOOK = `(() => {
 	}
 })();`;
 
-// Runs inside the harness page: fires events and clicks in every frame.
+// Runs inside the harness page: creates one srcdoc iframe per snippet
+// and waits (5 s at most) for them all to load.
+async function mount([list, prefix]) {
+	const one = (html, i) => new Promise((res) => {
+		const f = document.createElement('iframe');
+		f.name = 'v' + i;
+		f.width = 300;
+		f.height = 150;
+		f.onload = res;
+		f.srcdoc = prefix + html;
+		document.body.append(f);
+	});
+	const late = new Promise((r) => setTimeout(r, 5000));
+	await Promise.race([Promise.all(list.map(one)), late]);
+}
+
+// Runs inside the harness page: in every frame, notes what must not be
+// in the DOM, fires events, then clicks.  Returns {frame: [residue]}.
 async function exercise() {
 	const TYPES = ['click', 'dblclick', 'auxclick', 'contextmenu',
-		'mousedown', 'mouseup', 'mouseover', 'mouseout', 'mouseenter',
-		'mouseleave', 'mousemove', 'pointerdown', 'pointerup',
-		'pointerover', 'pointerenter', 'pointermove', 'focus',
-		'focusin', 'blur', 'focusout', 'keydown', 'keyup', 'keypress',
-		'input', 'change', 'beforeinput', 'select', 'search', 'submit',
-		'reset', 'invalid', 'error', 'load', 'loadstart', 'abort',
-		'canplay', 'play', 'playing', 'loadeddata', 'loadedmetadata',
-		'animationstart', 'animationend', 'animationiteration',
-		'transitionstart', 'transitionend', 'transitionrun', 'toggle',
-		'beforetoggle', 'scroll', 'scrollend', 'wheel', 'resize',
-		'drag', 'dragstart', 'dragend', 'dragenter', 'dragover', 'drop',
-		'copy', 'cut', 'paste', 'begin', 'end', 'repeat', 'message',
-		'hashchange', 'popstate', 'pageshow', 'pagehide', 'show',
-		'beforeprint', 'afterprint', 'unload', 'beforeunload',
-		'readystatechange', 'webkitanimationstart', 'touchstart',
-		'touchend', 'close', 'cancel', 'command', 'start', 'finish',
-		'bounce', 'selectstart', 'selectionchange', 'securitypolicyviolation',
+		'mousedown', 'mouseup', 'mouseover', 'mouseout',
+		'mouseenter', 'mouseleave', 'mousemove', 'pointerdown',
+		'pointerup', 'pointerover', 'pointerenter', 'pointermove',
+		'focus', 'focusin', 'blur', 'focusout', 'keydown', 'keyup',
+		'keypress', 'input', 'change', 'beforeinput', 'select',
+		'search', 'submit', 'reset', 'invalid', 'error', 'load',
+		'loadstart', 'abort', 'canplay', 'play', 'playing',
+		'loadeddata', 'loadedmetadata', 'animationstart',
+		'animationend', 'animationiteration', 'transitionstart',
+		'transitionend', 'transitionrun', 'toggle', 'beforetoggle',
+		'scroll', 'scrollend', 'wheel', 'resize', 'drag', 'dragstart',
+		'dragend', 'dragenter', 'dragover', 'drop', 'copy', 'cut',
+		'paste', 'begin', 'end', 'repeat', 'message', 'hashchange',
+		'popstate', 'pageshow', 'pagehide', 'show', 'beforeprint',
+		'afterprint', 'unload', 'beforeunload', 'readystatechange',
+		'webkitanimationstart', 'touchstart', 'touchend', 'close',
+		'cancel', 'command', 'start', 'finish', 'bounce',
+		'selectstart', 'selectionchange', 'securitypolicyviolation',
 		'contentvisibilityautostatechange', 'formdata', 'slotchange'];
-	// What must not be in the DOM of filtered output, whether or not
-	// an event happened to trigger it: active elements, foreign
-	// (SVG, MathML) content, handlers, script and document URLs.
-	const ACTIVE = /^(script|style|iframe|frame|frameset|object|embed|applet|param|base|meta|link|noscript|noembed|noframes|template|portal|fencedframe|xmp|plaintext)$/;
-	const URLS = /^(href|src|action|formaction|xlink:href|poster|background|data|lowsrc|dynsrc|codebase|cite|longdesc|srcset|imagesrcset|ping)$/;
+	// Residue: what must not be in the DOM of filtered output, whether
+	// or not an event happened to trigger it.
+	const ACTIVE = new Set(['script', 'style', 'iframe', 'frame',
+		'frameset', 'object', 'embed', 'applet', 'param', 'base',
+		'meta', 'link', 'noscript', 'noembed', 'noframes', 'template',
+		'portal', 'fencedframe', 'xmp', 'plaintext']);
+	const URLS = new Set(['href', 'src', 'action', 'formaction',
+		'xlink:href', 'poster', 'background', 'data', 'lowsrc',
+		'dynsrc', 'codebase', 'cite', 'longdesc', 'srcset',
+		'imagesrcset', 'ping']);
+	const RASTER = /^data:image\/(png|gif|jpe?g|webp|avif|bmp)[;,]/i;
 	const XHTML = 'http://www.w3.org/1999/xhtml';
+	const badUrl = (w) => {
+		let u;
+		try {
+			u = new URL(w, 'http://gs.invalid/');
+		} catch (e) {
+			return false;
+		}
+		return /^(javascript|vbscript):$/.test(u.protocol) ||
+			(u.protocol === 'data:' && !RASTER.test(u.href));
+	};
 	const residue = (el) => {
 		const r = [];
 		if (el.namespaceURI !== XHTML)
 			r.push('foreign element ' + el.localName);
-		else if (ACTIVE.test(el.localName))
+		else if (ACTIVE.has(el.localName))
 			r.push('element ' + el.localName);
 		for (const a of [...el.attributes]) {
 			if (/^on/i.test(a.name) || a.name === 'srcdoc')
 				r.push('attribute ' + a.name);
-			else if (URLS.test(a.name)) {
-				for (const w of a.value.split(/[\s,]+/)) {
-					let u;
-					try {
-						u = new URL(w, 'http://gs.invalid/');
-					} catch (e) {
-						continue;
-					}
-					if (/^(javascript|vbscript):$/.test(u.protocol) ||
-					    (u.protocol === 'data:' &&
-					     !/^data:image\/(png|gif|jpe?g|webp|avif|bmp)[;,]/i
-						.test(u.href)))
-						r.push(`url ${a.name}=${u.protocol}`);
-				}
-			}
+			else if (URLS.has(a.name) &&
+				 a.value.split(/[\s,]+/).some(badUrl))
+				r.push('url in ' + a.name);
 		}
 		return r;
 	};
+	// Every handler the element carries, and the common events.
+	const fire = (el, win) => {
+		const types = new Set(TYPES);
+		for (const a of [...el.attributes])
+			if (/^on/i.test(a.name))
+				types.add(a.name.slice(2).toLowerCase());
+		const onWin = /^(body|frameset|html)$/.test(el.localName);
+		for (const t of types) {
+			try {
+				el.dispatchEvent(new win.Event(t,
+					{ bubbles: true, cancelable: true }));
+				if (onWin)
+					win.dispatchEvent(new win.Event(t));
+			} catch (e) { /* next */ }
+		}
+		try {
+			el.focus();
+		} catch (e) { /* next */ }
+	};
+	const clickable = (el) => {
+		const n = el.localName;
+		const t = (el.getAttribute('type') || '').toLowerCase();
+		return n === 'a' || n === 'area' ||
+			(n === 'button' && t !== 'reset') ||
+			(n === 'input' && (t === 'submit' || t === 'image'));
+	};
 	const tick = () => new Promise((r) => setTimeout(r, 0));
-	const frames = [...document.querySelectorAll('iframe[name^="v"]')];
 	const found = {};
 	const one = async (fr) => {
 		let doc, win;
@@ -127,56 +174,27 @@ async function exercise() {
 		if (!doc || !win)
 			return;
 		const all = [...doc.querySelectorAll('*')];
+		const left = all.flatMap(residue);
+		if (left.length)
+			found[fr.name] = left;
+		for (const el of all)
+			fire(el, win);
+		// Retarget what navigates, so that a click stays in this
+		// frame (and a javascript: URL runs where it is hooked).
 		for (const el of all) {
-			const r = residue(el);
-			if (r.length)
-				found[fr.name] = (found[fr.name] || []).concat(r);
+			for (const a of ['target', 'formtarget'])
+				if (el.hasAttribute(a))
+					el.setAttribute(a, '_self');
 		}
-		for (const el of all) {
-			const types = new Set(TYPES);
-			for (const a of [...(el.attributes || [])])
-				if (/^on/i.test(a.name))
-					types.add(a.name.slice(2).toLowerCase());
-			const onWin = /^(body|frameset|html)$/i.test(el.localName);
-			for (const t of types) {
-				try {
-					el.dispatchEvent(new win.Event(t,
-						{ bubbles: true, cancelable: true }));
-					if (onWin)
-						win.dispatchEvent(new win.Event(t));
-				} catch (e) { /* next */ }
-			}
-			try {
-				if (typeof el.focus === 'function')
-					el.focus();
-			} catch (e) { /* next */ }
-		}
-		// Retarget everything that navigates, so a click stays in
-		// this frame (and a javascript: URL runs where it is hooked).
-		for (const el of all) {
-			try {
-				if (el.hasAttribute('target'))
-					el.setAttribute('target', '_self');
-				if (el.hasAttribute('formtarget'))
-					el.setAttribute('formtarget', '_self');
-			} catch (e) { /* next */ }
-		}
-		for (const el of all) {
-			const n = el.localName;
-			const t = (el.getAttribute && el.getAttribute('type') ||
-				'').toLowerCase();
-			const clickable = n === 'a' || n === 'area' ||
-				(n === 'button' && t !== 'reset') ||
-				(n === 'input' && (t === 'submit' || t === 'image'));
-			if (!clickable)
-				continue;
+		for (const el of all.filter(clickable)) {
 			try {
 				el.click();
 			} catch (e) { /* next */ }
-			await tick();
+			await tick(); // let a javascript: URL run first
 		}
 	};
-	await Promise.all(frames.map(one));
+	await Promise.all([...document.querySelectorAll('iframe[name^="v"]')]
+		.map(one));
 	return found;
 }
 
@@ -293,21 +311,8 @@ class Runner {
 			await withTimeout((async () => {
 				await page.goto(HARNESS);
 				st.loaded = true;
-				await page.evaluate(async ([list, prefix]) => {
-					const waits = list.map((html, i) =>
-						new Promise((res) => {
-							const f = document.createElement(
-								'iframe');
-							f.name = 'v' + i;
-							f.width = 300;
-							f.height = 150;
-							f.onload = res;
-							f.srcdoc = prefix + html;
-							document.body.append(f);
-						}));
-					await Promise.race([Promise.all(waits),
-						new Promise((r) => setTimeout(r, 5000))]);
-				}, [items.map((it) => it.html), PREFIX]);
+				await page.evaluate(mount,
+					[items.map((it) => it.html), PREFIX]);
 				st.residue = await page.evaluate(exercise);
 				await sleep(settleMs);
 			})(), 30000 + 20 * items.length, 'batch');
@@ -316,7 +321,8 @@ class Runner {
 		}
 		this.active.delete(page);
 		for (const p of st.popups.concat([page]))
-			await p.close({ runBeforeUnload: false }).catch(() => {});
+			await p.close({ runBeforeUnload: false })
+				.catch(() => {});
 		return st;
 	}
 
@@ -328,9 +334,10 @@ class Runner {
 		for (let i = 0; i < items.length; i += size)
 			chunks.push(items.slice(i, i + size));
 		const worker = async () => {
-			while (chunks.length)
-				await this.pin(chunks.shift(), settleMs, out, notes,
-					residue);
+			while (chunks.length) {
+				await this.pin(chunks.shift(), settleMs, out,
+					notes, residue);
+			}
 		};
 		await Promise.all(Array.from({ length: conc }, worker));
 		return out;
@@ -377,7 +384,8 @@ async function run(argv) {
 			settleMs = Number(argv[++i]);
 		else {
 			const eq = argv[i].indexOf('=');
-			sets.push([argv[i].slice(0, eq), argv[i].slice(eq + 1)]);
+			sets.push([argv[i].slice(0, eq),
+				argv[i].slice(eq + 1)]);
 		}
 	}
 	const { chromium } = require('playwright-core');

@@ -34,11 +34,13 @@ skip_all() {
 as_root_install() { # PACKAGE...: apt-get install when we are root
 	[ "$(id -u)" -eq 0 ] || return 1
 	command -v apt-get >/dev/null 2>&1 || return 1
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" \
+	# Wait for dpkg's lock rather than fail if another install runs.
+	apt="apt-get -qq -o DPkg::Lock::Timeout=300"
+	DEBIAN_FRONTEND=noninteractive $apt install -y "$@" \
 		>"$T/apt.log" 2>&1 ||
-	{ DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$T/apt.log" \
-		2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		"$@" >>"$T/apt.log" 2>&1; }
+	{ DEBIAN_FRONTEND=noninteractive $apt update >>"$T/apt.log" 2>&1 &&
+	  DEBIAN_FRONTEND=noninteractive $apt install -y "$@" \
+		>>"$T/apt.log" 2>&1; }
 }
 
 # ---- what the test needs -----------------------------------------------------
@@ -53,7 +55,7 @@ fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1
 then
 	as_root_install nodejs npm ||
-		skip_all "no node or npm: install the Debian packages nodejs npm"
+		skip_all "no node or npm: install Debian's nodejs and npm"
 fi
 major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
 [ "${major:-0}" -ge 20 ] ||
@@ -121,13 +123,15 @@ is "${filtered_residue:-x}" 0 \
 	# The first 20 culprits: the filtered text, what ran, what was left.
 	echo "# culprits: $(echo $filtered_ids | wc -w)"
 	for id in $(echo $filtered_ids | tr ' ' '\n' | head -n 20); do
-		grep "\"id\": *\"$id\"" "$T/render" | head -n 1 | sed 's/^/#   /'
+		grep "\"id\": *\"$id\"" "$T/render" | head -n 1 |
+			sed 's/^/#   /'
 	done
 	node -e "const r = require('$T/report.json').filtered;
 		for (const k of Object.keys(r.ids).slice(0, 20))
 			console.log('#   ran:', k, r.ids[k].join(' '));
 		for (const k of Object.keys(r.residue_ids).slice(0, 20))
-			console.log('#   left:', k, r.residue_ids[k].join(', '));"
+			console.log('#   left:', k,
+				r.residue_ids[k].join(', '));"
 }
 is "${benign_fired:-x}:${benign_residue:-x}" 0:0 \
 	"benign files: nothing runs, nothing active"

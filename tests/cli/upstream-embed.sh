@@ -17,7 +17,7 @@ embed "$T/off.ini" "hello there"
 is "$rc" 0 "embed: exit 0"
 is "$(out)" "outcome: modified
 answer: offline: no model was called; mistral-small-latest would have received:
-[system] Answer in one sentence.
+[system] (23 characters, not shown)
 [user] hell" "embed: request phase, offline upstream, response phase, answer"
 
 printf '[deny]\nmodule = gs-debug\nresponse = reject\nreason = no answers today\n[upstream]\nurl = offline\n' \

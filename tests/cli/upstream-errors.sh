@@ -54,6 +54,7 @@ gs run -s "$T/ra.ini" "hi"
 is "$rc/$(out)" "0/echo: hi" "429 with Retry-After: 1, then success"
 is "$(fake_count)" "$((FAKE_MARK + 2))" "two requests"
 between "$(gaps)" 1000 6000 "Retry-After: 1 waited about 1 s"
+echo "# Retry-After: 1 measured: $(gaps) ms"
 is "$(fake_new conn | sort -u | wc -l | tr -d ' ')" 1 \
 	"the retry reused the connection"
 
@@ -63,6 +64,7 @@ fake_mark
 gs run -s "$T/rd.ini" "hi"
 is "$rc" 0 "429 with an HTTP-date Retry-After, then success"
 between "$(gaps)" 900 6000 "the date was honoured (about 1-2 s)"
+echo "# Retry-After: HTTP-date +2 s measured: $(gaps) ms"
 
 # 5xx: exponential backoff with jitter: [50, 100] ms, then [100, 200].
 up_stack bo 500,503,ok 'backoff_ms = 100'

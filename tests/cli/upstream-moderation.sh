@@ -77,8 +77,10 @@ gs run -s "$T/junk.ini" "hi"
 like "$(err)" "moderation answer is not JSON with results[].category_scores" \
 	"an answer of the wrong shape is an error"
 
-# Its own keys.
-mod own ok 'keys = env:MOD_KEY'
+# Its own keys (a file: path is taken from the stack's directory).
+printf '%s\n' "$MOD_KEY" >"$T/mod.key"
+chmod 600 "$T/mod.key"
+mod own ok 'keys = file:mod.key'
 fake_mark
 gs run -s "$T/own.ini" "hi"
 is "$(fake_new auth | tr '\n' ' ')" "Bearer $MOD_KEY Bearer $KEY Bearer $MOD_KEY " \

@@ -83,13 +83,14 @@ like "$(err)" '"stream": true is not supported' "with the reason"
 gs run -s default "hello"
 is "$rc" 0 "run -s default works with no key and no network"
 like "$(out)" "offline: no model was called" "offline answer"
-like "$(out)" "[user] hello" "it shows what the model would have received"
+# (the default stack may wrap or redact the text: only its presence)
+like "$(out)" "hello" "it shows what the model would have received"
 printf '[upstream]\nurl = offline\nmodel = tiny\n' >"$T/off.ini"
 printf '%s' '{"messages":[{"role":"system","content":"sys"},{"role":"user","content":"hi"}]}' >"$T/in"
 gsf run --json -s "$T/off.ini"
 is "$(up choices.0.message.content)" "offline: no model was called; tiny would have received:
-[system] sys
-[user] hi" "offline: a deterministic transcript of the filtered request"
+[system] (3 characters, not shown)
+[user] hi" "offline: a deterministic transcript (instructions by size only)"
 is "$(up id)/$(up created)/$(up usage.total_tokens)" "offline/0/0" \
 	"offline: fixed id and time, no tokens"
 printf 'canned answer\n' >"$T/reply.txt"
