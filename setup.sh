@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 
 PKGS="build-essential autoconf automake libtool pkg-config
 libcurl4-openssl-dev libcjson-dev libpcre2-dev libinih-dev libutf8proc-dev
-libssl-dev valgrind"
+libssl-dev valgrind clang libclang-rt-14-dev"
 
 install=1
 [ "${1:-}" = "--no-install" ] && install=0

@@ -49,18 +49,30 @@ int gs_buf_putc(gs_buf *b, char c)
 int gs_buf_printf(gs_buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return GS_EINVAL;
-	if (gs_buf_reserve(b, (size_t)n) < 0)
+	/* Formats straight into the spare room, and a second time only when
+	 * it was too small: most calls format once, not twice. */
+	if (gs_buf_reserve(b, 32) < 0)
 		return GS_ENOMEM;
+	room = b->cap - b->len;
 	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	n = vsnprintf(b->data + b->len, room, fmt, ap);
 	va_end(ap);
+	if (n >= 0 && (size_t)n >= room) {
+		if (gs_buf_reserve(b, (size_t)n) < 0) {
+			b->data[b->len] = '\0';
+			return GS_ENOMEM;
+		}
+		va_start(ap, fmt);
+		n = vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	if (n < 0) {
+		b->data[b->len] = '\0';
+		return GS_EINVAL;
+	}
 	b->len += (size_t)n;
 	return GS_OK;
 }

@@ -5,37 +5,55 @@
 #include <stdio.h>
 #include <string.h>
 
+/* One allocation for the call and its per-filter arrays: a call is made
+ * for every request, so its fixed cost counts. */
+struct call_block {
+	gs_call call;
+	gs_filter_report reports[];
+};
+
 gs_call *gs_call_new(const gs_stack *st)
 {
-	gs_call *c = gs_calloc(1, sizeof *c);
-	unsigned char id[8];
+	size_t n = st->nfilters + 1;
+	struct call_block *cb = gs_calloc(1, sizeof *cb + n *
+					  (sizeof(gs_filter_report) +
+					   sizeof(struct gs__pdata)));
+	gs_call *c;
 
-	if (!c)
+	if (!cb)
 		return NULL;
+	c = &cb->call;
 	c->st = st;
 	gs__doc_init(&c->req);
 	gs__doc_init(&c->resp);
 	c->fail_filter = -1;
 	c->upstream_status = -1;
-	c->reports = gs_calloc(st->nfilters + 1, sizeof *c->reports);
-	c->pdata = gs_calloc(st->nfilters + 1, sizeof *c->pdata);
-	if (!c->reports || !c->pdata) {
-		gs_free(c->reports);
-		gs_free(c->pdata);
-		gs_free(c);
-		return NULL;
-	}
+	c->reports = cb->reports;
+	/* pointers all: the pdata array after the reports is aligned */
+	c->pdata = (struct gs__pdata *)(void *)(cb->reports + n);
 	for (size_t i = 0; i < st->nfilters; i++) {
 		c->reports[i].name = st->filters[i].name;
 		c->reports[i].module = st->filters[i].plugin->name;
 		c->reports[i].count_unit = st->filters[i].plugin->count_unit
 			? st->filters[i].plugin->count_unit : "matches";
 	}
+	return c;
+}
+
+/* The call id is drawn when finish() first needs it: a call whose stack
+ * has no finish() callback costs no getrandom(2). */
+static void make_call_id(gs_call *c)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char id[8];
+
 	if (gs_random(id, sizeof id) < 0)
 		memset(id, 0, sizeof id);
-	for (int i = 0; i < 8; i++)
-		snprintf(c->call_id + 2 * i, 3, "%02x", id[i]);
-	return c;
+	for (int i = 0; i < 8; i++) {
+		c->call_id[2 * i] = hex[id[i] >> 4];
+		c->call_id[2 * i + 1] = hex[id[i] & 15];
+	}
+	c->call_id[16] = '\0';
 }
 
 static long chars(const struct gs__doc *d)
@@ -66,6 +84,7 @@ void gs_call_finish(gs_call *c)
 	if (i == st->nfilters)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	make_call_id(c);
 	memset(&info, 0, sizeof info);
 	info.size = sizeof info;
 	info.stack = st->name;
@@ -113,9 +132,7 @@ void gs_call_free(gs_call *c)
 	gs_free(c->view);
 	gs_free(c->reason);
 	gs_free(c->key_fingerprint);
-	gs_free(c->reports);
-	gs_free(c->pdata);
-	gs_free(c);
+	gs_free(c); /* with its reports and pdata (gs_call_new) */
 }
 
 int gs_call_set_request_json(gs_call *c, const char *json, size_t len,

@@ -28,7 +28,7 @@ static const char *const lr_actions[] = { "redact", "reject", NULL };
 
 struct lr {
 	gs_rx *rx;          /* leak pattern, or NULL */
-	int rx_default;     /* it is LR_DEFAULT_PATTERN: prefilter applies */
+	int rx_default;     /* it is LR_DEFAULT_PATTERN: lr_default_run */
 	char *replacement;
 	size_t min_words;
 	int action;
@@ -372,32 +372,102 @@ static int lr_echoes(const struct lr *lr, const struct lr_prompt *p,
 	return rc;
 }
 
-/* ---- pattern prefilter ------------------------------------------------ */
+/* ---- the default pattern, fast ------------------------------------------ */
 
-/* Whether s may hold a match of LR_DEFAULT_PATTERN.  Every match contains
- * " prompt:", and in PCRE2's UTF caseless matching the letters of
- * "prompt" have no case partners outside ASCII (unlike "s", which also
- * matches U+017F), so a text without it in any ASCII case has no match.
- * Most answers have none: they are then passed at memchr speed instead of
- * going through the regex, whose caseless first letter (s, S or a
- * two-byte U+017F) defeats PCRE2's own fast scan. */
-static int lr_default_may_match(const char *s, size_t len)
+/* In PCRE2's UTF caseless matching the letters of "system prompt:" have
+ * no case partners outside ASCII except "s", which also matches U+017F
+ * (long s, bytes C5 BF).  So a match of LR_DEFAULT_PATTERN can only start
+ * where that literal stands, in any ASCII case with either form of each
+ * "s", and finding the literal needs no regex: the ':' is found with
+ * memchr and the rest compared backwards.  PCRE2 then runs from the
+ * literal, to take the match exactly as it would have (the ".*" to the
+ * line's end); where there is no literal, as in most answers, it does not
+ * run at all.  Its caseless first letter (s, S or a two-byte U+017F)
+ * defeats PCRE2's own fast scan, which made the regex the dearest part of
+ * the response phase. */
+
+/* Length of an "s" (s, S or U+017F) ending just before s[p], or 0. */
+static size_t lr_ess_before(const char *s, size_t lo, size_t p)
 {
-	const char *p = s, *end = s + len;
+	if (p > lo && (s[p - 1] | 0x20) == 's')
+		return 1;
+	if (p >= lo + 2 && (unsigned char)s[p - 2] == 0xC5 &&
+	    (unsigned char)s[p - 1] == 0xBF)
+		return 2;
+	return 0;
+}
+
+/* Start of the first "system prompt:" that begins at or after from, or
+ * (size_t)-1. */
+static size_t lr_default_next(const char *s, size_t len, size_t from)
+{
+	static const char tail[] = " prompt"; /* before the ':' */
+	const char *p = s + from, *end = s + len;
 
 	while ((p = memchr(p, ':', (size_t)(end - p)))) {
-		if (p - s >= 7 && p[-7] == ' ') {
-			static const char w[] = "prompt";
-			int k = 0;
+		size_t q = (size_t)(p - s), k, a;
 
-			while (k < 6 && (p[k - 6] | 0x20) == w[k])
-				k++;
-			if (k == 6)
-				return 1;
-		}
 		p++;
+		if (q < from + 13) /* "system prompt" is 13 bytes at least */
+			continue;
+		for (k = 0; k < 7 && (s[q - 7 + k] | (k ? 0x20 : 0)) ==
+				     tail[k]; k++)
+			;
+		a = q - 7; /* the space; "system" ends here */
+		if (k < 7 || (s[a - 1] | 0x20) != 'm' ||
+		    (s[a - 2] | 0x20) != 'e' || (s[a - 3] | 0x20) != 't')
+			continue;
+		a -= 3;
+		if (!(k = lr_ess_before(s, from, a)))
+			continue;
+		a -= k;
+		if (a <= from || (s[a - 1] | 0x20) != 'y')
+			continue;
+		a--;
+		if (!(k = lr_ess_before(s, from, a)))
+			continue;
+		return a - k;
 	}
-	return 0;
+	return (size_t)-1;
+}
+
+/* gs_rx_replace (all = 1) or gs_rx_find (all = 0: *out untouched) for
+ * LR_DEFAULT_PATTERN, with the same result.  Returns the number of
+ * matches replaced (or 1 when one was found), or a negative GS_E*. */
+static long lr_default_run(const struct lr *lr, gs_ctx *ctx, const char *s,
+			   size_t len, int all, gs_buf *out)
+{
+	size_t from = 0, copied = 0, at, start0 = out->len;
+	long n = 0;
+	gs_span g;
+	int r;
+
+	while ((at = lr_default_next(s, len, from)) != (size_t)-1) {
+		r = gs_rx_find(lr->rx, ctx, s, len, at, &g, 1);
+		if (r < 0)
+			goto fail;
+		if (r == 0 || g.end <= g.start)
+			break; /* cannot be: the literal is a match */
+		if (!all)
+			return 1;
+		if (gs_buf_append(out, s + copied, g.start - copied) < 0 ||
+		    gs_buf_puts(out, lr->replacement) < 0) {
+			r = GS_ENOMEM;
+			goto fail;
+		}
+		copied = from = g.end;
+		n++;
+	}
+	if (n && gs_buf_append(out, s + copied, len - copied) < 0) {
+		r = GS_ENOMEM;
+		goto fail;
+	}
+	return n;
+fail:
+	out->len = start0;
+	if (out->data)
+		out->data[start0] = '\0';
+	return r;
 }
 
 /* ---- canary ----------------------------------------------------------- */
@@ -523,9 +593,15 @@ static long lr_one(const struct lr *lr, gs_ctx *ctx,
 		s = echo.data;
 		len = echo.len;
 	}
-	if (rc == 0 && lr->rx && lr->rx_default &&
-	    !lr_default_may_match(s, len)) {
-		; /* no match possible: m stays 0 */
+	if (rc == 0 && lr->rx && lr->rx_default) {
+		m = lr_default_run(lr, ctx, s, len,
+				   lr->action != LR_REJECT, &out);
+		if (m < 0) {
+			rc = (int)m;
+		} else if (m > 0 && lr->action == LR_REJECT) {
+			gs_reject(ctx, "the answer matches the leak pattern");
+			*reject = 1;
+		}
 	} else if (rc == 0 && lr->rx && lr->action == LR_REJECT) {
 		gs_span g;
 		int r = gs_rx_find(lr->rx, ctx, s, len, 0, &g, 1);

@@ -57,28 +57,40 @@ struct lg {
 /* ---- JSON ------------------------------------------------------------- */
 
 /* Appends s as a JSON string.  Filters write the reason with printf, so
- * it is not promised to be UTF-8: invalid bytes become U+FFFD. */
+ * it is not promised to be UTF-8: invalid bytes become U+FFFD.  Runs of
+ * bytes that need no escape are copied whole: this runs for every call. */
 static int lg_str(gs_buf *b, const char *s)
 {
 	size_t len = strlen(s), i = 0;
 	int rc = gs_buf_putc(b, '"');
 
 	while (rc == 0 && i < len) {
-		size_t ok = i + gs_utf8_check(s + i, len - i);
+		size_t ok = i + gs_utf8_check(s + i, len - i), run;
 
-		for (; rc == 0 && i < ok; i++) {
+		while (rc == 0 && i < ok) {
 			unsigned char c = (unsigned char)s[i];
+			char esc[8];
 
+			for (run = i; run < ok; run++) {
+				c = (unsigned char)s[run];
+				if (c == '"' || c == '\\' || c < 0x20 ||
+				    c == 0x7f)
+					break;
+			}
+			rc = gs_buf_append(b, s + i, run - i);
+			i = run;
+			if (rc || i == ok)
+				break;
 			if (c == '"' || c == '\\')
-				rc = gs_buf_printf(b, "\\%c", c);
+				esc[0] = '\\', esc[1] = (char)c, esc[2] = 0;
 			else if (c == '\n')
-				rc = gs_buf_puts(b, "\\n");
+				memcpy(esc, "\\n", 3);
 			else if (c == '\t')
-				rc = gs_buf_puts(b, "\\t");
-			else if (c < 0x20 || c == 0x7f)
-				rc = gs_buf_printf(b, "\\u%04x", c);
+				memcpy(esc, "\\t", 3);
 			else
-				rc = gs_buf_putc(b, (char)c);
+				snprintf(esc, sizeof(esc), "\\u%04x", c);
+			rc = gs_buf_puts(b, esc);
+			i++;
 		}
 		if (rc == 0 && i < len) {
 			rc = gs_buf_puts(b, "\\ufffd");
@@ -88,18 +100,44 @@ static int lg_str(gs_buf *b, const char *s)
 	return rc ? rc : gs_buf_putc(b, '"');
 }
 
+/* Appends ,"key": (keys are our own literals: nothing to escape). */
+static int lg_key(gs_buf *b, const char *key)
+{
+	if (gs_buf_puts(b, ",\"") < 0 || gs_buf_puts(b, key) < 0 ||
+	    gs_buf_puts(b, "\":") < 0)
+		return GS_ENOMEM;
+	return GS_OK;
+}
+
 static int lg_kstr(gs_buf *b, const char *key, const char *val)
 {
 	if (!val)
 		return GS_OK;
-	if (gs_buf_printf(b, ",\"%s\":", key) < 0)
+	if (lg_key(b, key) < 0)
 		return GS_ENOMEM;
 	return lg_str(b, val);
 }
 
+/* Appends the decimal digits of v (printf costs more than the rest of
+ * the line). */
+static int lg_ulong(gs_buf *b, unsigned long v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10));
+	return gs_buf_append(b, d + i, sizeof(d) - i);
+}
+
 static int lg_klong(gs_buf *b, const char *key, long val)
 {
-	return val < 0 ? GS_OK : gs_buf_printf(b, ",\"%s\":%ld", key, val);
+	if (val < 0)
+		return GS_OK;
+	if (lg_key(b, key) < 0)
+		return GS_ENOMEM;
+	return lg_ulong(b, (unsigned long)val);
 }
 
 #define LG_HAS(info, field) \
@@ -169,8 +207,9 @@ static int lg_line(const struct lg *lg, const gs_call_info *info, gs_buf *b)
 		else
 			rc = gs_buf_printf(b, ",\"verdict\":%d",
 					   (int)f->verdict);
-		if (rc < 0 ||
-		    (rc = gs_buf_printf(b, ",\"count\":%lu}", f->count)) < 0)
+		if (rc < 0 || (rc = lg_key(b, "count")) < 0 ||
+		    (rc = lg_ulong(b, f->count)) < 0 ||
+		    (rc = gs_buf_putc(b, '}')) < 0)
 			return rc;
 	}
 	return gs_buf_puts(b, "]}\n");

@@ -87,7 +87,7 @@ static const struct bstack {
 struct opts {
 	const char *stacks, *expected, *cli, *only;
 	size_t mb;
-	int runs, update, quick, check_only;
+	int runs, update, quick, check_only, no_naive;
 };
 
 /* gs-bench's own messages: stderr itself goes to /dev/null, since the
@@ -336,10 +336,20 @@ static double median_of(double *v, int n)
 	return quantile(v, (size_t)n, 0.5);
 }
 
-/* Whether --only leaves this stack out. */
+/* Whether --only (FILE or FILE/PHASE) leaves this stack out. */
 static int skip(const struct opts *o, const struct bstack *b)
 {
-	return o->only && strcmp(o->only, b->file);
+	size_t n = strlen(b->file);
+
+	if (!o->only)
+		return 0;
+	if (strncmp(o->only, b->file, n))
+		return 1;
+	if (!o->only[n])
+		return 0;
+	return o->only[n] != '/' ||
+	       strcmp(o->only + n + 1, b->phase == GS_PHASE_REQUEST ?
+		      "request" : "response");
 }
 
 /* ---- expected checksums ---------------------------------------------- */
@@ -537,13 +547,13 @@ static void throughput(const struct opts *o, const struct corpus *c)
 		for (int r = 0; r < o->runs; r++) {
 			ts[r] = run_stack(st, b->phase, c->text.data, p, NULL,
 					  NULL);
-			if (b->naive != NAIVE_NONE)
+			if (b->naive != NAIVE_NONE && !o->no_naive)
 				tn[r] = run_naive(nv, b->naive, c->text.data,
 						  p, NULL);
 		}
 		gs_stack_free(st);
 		g = mb / median_of(ts, o->runs);
-		if (b->naive != NAIVE_NONE)
+		if (b->naive != NAIVE_NONE && !o->no_naive)
 			n = mb / median_of(tn, o->runs);
 		printf("  %-20s %6zu B %10.0f", b->label, b->piece, g);
 		if (n > 0)
@@ -833,7 +843,8 @@ static void usage(void)
 {
 	fprintf(errfp, "usage: gs-bench --stacks DIR [--expected FILE "
 		"[--update]] [--cli GUARDSTACK] [--mb N] [--runs N] "
-		"[--quick] [--check-only] [--only STACK.ini]\n");
+		"[--quick] [--check-only] [--only STACK[/PHASE]] "
+		"[--no-naive]\n");
 	exit(2);
 }
 
@@ -860,6 +871,8 @@ int main(int argc, char **argv)
 			o.only = argv[++i];
 		else if (!strcmp(a, "--update"))
 			o.update = 1;
+		else if (!strcmp(a, "--no-naive"))
+			o.no_naive = 1;
 		else if (!strcmp(a, "--quick"))
 			o.quick = 1;
 		else if (!strcmp(a, "--check-only"))

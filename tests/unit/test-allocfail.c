@@ -51,8 +51,8 @@ static void note(struct result *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
-	/* The log itself must not allocate through the hook being tested:
-	 * it is built with malloc and copied at the end. */
+	/* The log itself must not allocate through the hook being tested,
+	 * so it is built with plain malloc. */
 	size_t n = strlen(tmp);
 	char *p = realloc(r->log.data, r->log.len + n + 1);
 	if (!p)
