@@ -56,19 +56,40 @@ struct lg {
 
 /* ---- JSON ------------------------------------------------------------- */
 
+/* The line is built in a buffer reserved once per call, so most appends
+ * are a bounds check and a memcpy: the logger runs on every call, and
+ * printf and per-byte calls used to cost more than some filters. */
+static int lg_put(gs_buf *b, const char *s, size_t n)
+{
+	if (b->cap - b->len <= n)
+		return gs_buf_append(b, s, n);
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return GS_OK;
+}
+
+#define LG_LIT(b, s) lg_put((b), (s), sizeof(s) - 1)
+/* ,"key": for a literal key (nothing to escape in our own names) */
+#define LG_KEY(key) ",\"" key "\":"
+#define LG_KSTR(b, key, val) \
+	lg_kstr((b), LG_KEY(key), sizeof(LG_KEY(key)) - 1, (val))
+#define LG_KLONG(b, key, val) \
+	lg_klong((b), LG_KEY(key), sizeof(LG_KEY(key)) - 1, (val))
+
 /* Appends s as a JSON string.  Filters write the reason with printf, so
  * it is not promised to be UTF-8: invalid bytes become U+FFFD.  Runs of
- * bytes that need no escape are copied whole: this runs for every call. */
+ * bytes that need no escape are copied whole. */
 static int lg_str(gs_buf *b, const char *s)
 {
 	size_t len = strlen(s), i = 0;
-	int rc = gs_buf_putc(b, '"');
+	int rc = LG_LIT(b, "\"");
 
 	while (rc == 0 && i < len) {
 		size_t ok = i + gs_utf8_check(s + i, len - i), run;
 
 		while (rc == 0 && i < ok) {
-			unsigned char c = (unsigned char)s[i];
+			unsigned char c = 0;
 			char esc[8];
 
 			for (run = i; run < ok; run++) {
@@ -77,7 +98,7 @@ static int lg_str(gs_buf *b, const char *s)
 				    c == 0x7f)
 					break;
 			}
-			rc = gs_buf_append(b, s + i, run - i);
+			rc = lg_put(b, s + i, run - i);
 			i = run;
 			if (rc || i == ok)
 				break;
@@ -89,55 +110,91 @@ static int lg_str(gs_buf *b, const char *s)
 				memcpy(esc, "\\t", 3);
 			else
 				snprintf(esc, sizeof(esc), "\\u%04x", c);
-			rc = gs_buf_puts(b, esc);
+			rc = lg_put(b, esc, strlen(esc));
 			i++;
 		}
 		if (rc == 0 && i < len) {
-			rc = gs_buf_puts(b, "\\ufffd");
+			rc = LG_LIT(b, "\\ufffd");
 			i++;
 		}
 	}
-	return rc ? rc : gs_buf_putc(b, '"');
+	return rc ? rc : LG_LIT(b, "\"");
 }
 
-/* Appends ,"key": (keys are our own literals: nothing to escape). */
-static int lg_key(gs_buf *b, const char *key)
-{
-	if (gs_buf_puts(b, ",\"") < 0 || gs_buf_puts(b, key) < 0 ||
-	    gs_buf_puts(b, "\":") < 0)
-		return GS_ENOMEM;
-	return GS_OK;
-}
-
-static int lg_kstr(gs_buf *b, const char *key, const char *val)
+static int lg_kstr(gs_buf *b, const char *key, size_t klen, const char *val)
 {
 	if (!val)
 		return GS_OK;
-	if (lg_key(b, key) < 0)
+	if (lg_put(b, key, klen) < 0)
 		return GS_ENOMEM;
 	return lg_str(b, val);
 }
 
-/* Appends the decimal digits of v (printf costs more than the rest of
- * the line). */
-static int lg_ulong(gs_buf *b, unsigned long v)
+/* Appends the decimal digits of v, at least `width` of them. */
+static int lg_ulong(gs_buf *b, unsigned long v, int width)
 {
 	char d[24];
 	size_t i = sizeof(d);
 
 	do
 		d[--i] = (char)('0' + v % 10);
-	while ((v /= 10));
-	return gs_buf_append(b, d + i, sizeof(d) - i);
+	while ((v /= 10) || (int)(sizeof(d) - i) < width);
+	return lg_put(b, d + i, sizeof(d) - i);
 }
 
-static int lg_klong(gs_buf *b, const char *key, long val)
+static int lg_klong(gs_buf *b, const char *key, size_t klen, long val)
 {
 	if (val < 0)
 		return GS_OK;
-	if (lg_key(b, key) < 0)
+	if (lg_put(b, key, klen) < 0)
 		return GS_ENOMEM;
-	return lg_ulong(b, (unsigned long)val);
+	return lg_ulong(b, (unsigned long)val, 1);
+}
+
+/* {"time":"2024-05-01T12:34:56.789Z" (RFC 3339, UTC, milliseconds) */
+static int lg_time(gs_buf *b)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[40];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		return gs_buf_printf(b, "{\"time\":\"%s.%03ldZ\"", when,
+				     ts.tv_nsec / 1000000);
+	}
+	if (LG_LIT(b, "{\"time\":\"") < 0 ||
+	    lg_ulong(b, (unsigned long)tm.tm_year + 1900, 4) < 0 ||
+	    LG_LIT(b, "-") < 0 ||
+	    lg_ulong(b, (unsigned long)tm.tm_mon + 1, 2) < 0 ||
+	    LG_LIT(b, "-") < 0 || lg_ulong(b, (unsigned long)tm.tm_mday, 2) ||
+	    LG_LIT(b, "T") < 0 || lg_ulong(b, (unsigned long)tm.tm_hour, 2) ||
+	    LG_LIT(b, ":") < 0 || lg_ulong(b, (unsigned long)tm.tm_min, 2) ||
+	    LG_LIT(b, ":") < 0 || lg_ulong(b, (unsigned long)tm.tm_sec, 2) ||
+	    LG_LIT(b, ".") < 0 ||
+	    lg_ulong(b, (unsigned long)ts.tv_nsec / 1000000, 3) < 0 ||
+	    LG_LIT(b, "Z\"") < 0)
+		return GS_ENOMEM;
+	return GS_OK;
+}
+
+/* ,"latency_ms":12.345 */
+static int lg_latency(gs_buf *b, double ms)
+{
+	unsigned long us;
+
+	if (!(ms >= 0))
+		return GS_OK;
+	if (ms >= 1e12)
+		return gs_buf_printf(b, LG_KEY("latency_ms") "%.3f", ms);
+	us = (unsigned long)(ms * 1000.0 + 0.5);
+	if (LG_LIT(b, LG_KEY("latency_ms")) < 0 ||
+	    lg_ulong(b, us / 1000, 1) < 0 || LG_LIT(b, ".") < 0 ||
+	    lg_ulong(b, us % 1000, 3) < 0)
+		return GS_ENOMEM;
+	return GS_OK;
 }
 
 #define LG_HAS(info, field) \
@@ -146,73 +203,62 @@ static int lg_klong(gs_buf *b, const char *key, long val)
 
 static int lg_line(const struct lg *lg, const gs_call_info *info, gs_buf *b)
 {
-	struct timespec ts;
-	struct tm tm;
-	char when[40];
 	int rc;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	rc = gs_buf_printf(b, "{\"time\":\"%s.%03ldZ\"", when,
-			   ts.tv_nsec / 1000000);
+	if ((rc = gs_buf_reserve(b, 512)) < 0 || (rc = lg_time(b)) < 0)
+		return rc;
 	/* All fields below are in ABI 1.0; the check keeps a smaller
 	 * struct from an unexpected core from being read past its end. */
-	if (rc < 0)
-		return rc;
 	if (!LG_HAS(info, filters))
-		return gs_buf_puts(b, "}\n");
-	if ((rc = lg_kstr(b, "stack", info->stack)) < 0 ||
-	    (rc = lg_kstr(b, "call_id", info->call_id)) < 0 ||
-	    (rc = lg_kstr(b, "model", info->model)) < 0)
+		return LG_LIT(b, "}\n");
+	if ((rc = LG_KSTR(b, "stack", info->stack)) < 0 ||
+	    (rc = LG_KSTR(b, "call_id", info->call_id)) < 0 ||
+	    (rc = LG_KSTR(b, "model", info->model)) < 0)
 		return rc;
 	if ((unsigned)info->outcome < sizeof(lg_outcomes) /
 	    sizeof(lg_outcomes[0]))
-		rc = lg_kstr(b, "outcome", lg_outcomes[info->outcome]);
+		rc = LG_KSTR(b, "outcome", lg_outcomes[info->outcome]);
 	else
 		rc = gs_buf_printf(b, ",\"outcome\":%d", (int)info->outcome);
 	if (rc < 0 ||
-	    (rc = lg_kstr(b, "rejected_by", info->rejected_by)) < 0 ||
-	    (rc = lg_kstr(b, "reason", info->reason)) < 0 ||
-	    (rc = lg_klong(b, "messages", info->messages)) < 0 ||
-	    (rc = lg_klong(b, "input_chars", info->input_chars)) < 0 ||
-	    (rc = lg_klong(b, "output_chars", info->output_chars)) < 0 ||
-	    (rc = lg_klong(b, "prompt_tokens", info->prompt_tokens)) < 0 ||
-	    (rc = lg_klong(b, "completion_tokens",
+	    (rc = LG_KSTR(b, "rejected_by", info->rejected_by)) < 0 ||
+	    (rc = LG_KSTR(b, "reason", info->reason)) < 0 ||
+	    (rc = LG_KLONG(b, "messages", info->messages)) < 0 ||
+	    (rc = LG_KLONG(b, "input_chars", info->input_chars)) < 0 ||
+	    (rc = LG_KLONG(b, "output_chars", info->output_chars)) < 0 ||
+	    (rc = LG_KLONG(b, "prompt_tokens", info->prompt_tokens)) < 0 ||
+	    (rc = LG_KLONG(b, "completion_tokens",
 			   info->completion_tokens)) < 0 ||
-	    (rc = lg_klong(b, "total_tokens", info->total_tokens)) < 0 ||
-	    (rc = lg_kstr(b, "finish_reason", info->finish_reason)) < 0)
+	    (rc = LG_KLONG(b, "total_tokens", info->total_tokens)) < 0 ||
+	    (rc = LG_KSTR(b, "finish_reason", info->finish_reason)) < 0 ||
+	    (rc = lg_latency(b, info->latency_ms)) < 0)
 		return rc;
-	if (info->latency_ms >= 0 &&
-	    (rc = gs_buf_printf(b, ",\"latency_ms\":%.3f",
-				info->latency_ms)) < 0)
-		return rc;
-	if ((rc = lg_klong(b, "upstream_status", info->upstream_status)) < 0 ||
-	    (rc = lg_kstr(b, "key_fingerprint", info->key_fingerprint)) < 0 ||
-	    (rc = gs_buf_puts(b, ",\"filters\":[")) < 0)
+	if ((rc = LG_KLONG(b, "upstream_status", info->upstream_status)) < 0 ||
+	    (rc = LG_KSTR(b, "key_fingerprint", info->key_fingerprint)) < 0 ||
+	    (rc = LG_LIT(b, ",\"filters\":[")) < 0)
 		return rc;
 	for (size_t i = 0, n = 0; i < info->nfilters; i++) {
 		const gs_filter_report *f = &info->filters[i];
 
 		if (f->name && lg->self && !strcmp(f->name, lg->self))
 			continue;
-		if ((rc = gs_buf_puts(b, n++ ? ",{" : "{")) < 0 ||
-		    (rc = gs_buf_puts(b, "\"name\":")) < 0 ||
+		if ((rc = n++ ? LG_LIT(b, ",{\"name\":")
+			      : LG_LIT(b, "{\"name\":")) < 0 ||
 		    (rc = lg_str(b, f->name ? f->name : "")) < 0 ||
-		    (rc = lg_kstr(b, "module", f->module)) < 0)
+		    (rc = LG_KSTR(b, "module", f->module)) < 0)
 			return rc;
 		if ((unsigned)f->verdict < sizeof(lg_verdicts) /
 		    sizeof(lg_verdicts[0]))
-			rc = lg_kstr(b, "verdict", lg_verdicts[f->verdict]);
+			rc = LG_KSTR(b, "verdict", lg_verdicts[f->verdict]);
 		else
 			rc = gs_buf_printf(b, ",\"verdict\":%d",
 					   (int)f->verdict);
-		if (rc < 0 || (rc = lg_key(b, "count")) < 0 ||
-		    (rc = lg_ulong(b, f->count)) < 0 ||
-		    (rc = gs_buf_putc(b, '}')) < 0)
+		if (rc < 0 || (rc = LG_LIT(b, LG_KEY("count"))) < 0 ||
+		    (rc = lg_ulong(b, f->count, 1)) < 0 ||
+		    (rc = LG_LIT(b, "}")) < 0)
 			return rc;
 	}
-	return gs_buf_puts(b, "]}\n");
+	return LG_LIT(b, "]}\n");
 }
 
 /* ---- sinks ------------------------------------------------------------ */

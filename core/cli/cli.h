@@ -51,6 +51,15 @@ int cli_jsonl_line(const gs_stack *st, gs_phase phase, const char *s,
 		   size_t len, int too_long, size_t max_bytes,
 		   unsigned long n, gs_buf *out);
 
+/* report.c */
+/* Exit status for a call's outcome; prints why it did not pass, with
+ * `what` ("request", "response" or NULL) before "rejected". */
+int cli_outcome_exit(const gs_call *c, int oc, const char *what);
+/* -v: each filter's verdict and count (only filters of `phases`; 0: all). */
+void cli_report(const gs_stack *st, const gs_call *c, unsigned phases);
+/* Prints and frees js, a JSON document (NULL: out of memory). */
+int cli_print_json(char *js);
+
 int cmd_check(const struct cli_opts *o);
 int cmd_filter(const struct cli_opts *o);
 int cmd_run(const struct cli_opts *o);

@@ -8,48 +8,11 @@
 #include "cli.h"
 #include <string.h>
 
-static int outcome_exit(const gs_call *c, int oc)
-{
-	if (oc == GS_OUTCOME_REJECTED) {
-		cli_err("rejected%s%s: %s",
-			gs_call_rejected_by(c) ? " by " : "",
-			gs_call_rejected_by(c) ? gs_call_rejected_by(c) : "",
-			gs_call_reason(c) ? gs_call_reason(c) : "");
-		return EXIT_REJECTED;
-	}
-	if (oc == GS_OUTCOME_ERROR) {
-		cli_err("%s; nothing was passed on",
-			gs_call_reason(c) ? gs_call_reason(c) : "error");
-		return EXIT_RUNTIME;
-	}
-	return EXIT_PASS;
-}
-
-static void report(const gs_stack *st, const gs_call *c, gs_phase phase)
-{
-	const gs_filter_report *r;
-	size_t n = gs_call_reports(c, &r);
-
-	for (size_t i = 0; i < n; i++) {
-		gs_filter_desc d;
-
-		gs_stack_filter(st, i, &d);
-		if (!(d.phases & phase))
-			continue;
-		fprintf(stderr, "guardstack: %s: %s", r[i].name,
-			gs_verdict_name(r[i].verdict));
-		if (r[i].count)
-			fprintf(stderr, " (%lu %s)", r[i].count,
-				r[i].count_unit);
-		fputc('\n', stderr);
-	}
-}
-
 static int run_one(const struct cli_opts *o, gs_stack *st, const char *in,
 		   size_t len)
 {
 	gs_call *c = gs_call_new(st);
-	char *err = NULL, *out = NULL;
+	char *err = NULL;
 	int rc, ret;
 
 	if (!c) {
@@ -79,21 +42,13 @@ static int run_one(const struct cli_opts *o, gs_stack *st, const char *in,
 		return EXIT_RUNTIME;
 	}
 	if (o->verbose)
-		report(st, c, o->phase);
-	ret = outcome_exit(c, rc);
+		cli_report(st, c, o->phase);
+	ret = cli_outcome_exit(c, rc, NULL);
 	if (ret == EXIT_PASS) {
 		if (o->json) {
-			out = o->phase == GS_PHASE_REQUEST
-				? gs_call_request_json(c)
-				: gs_call_response_json(c);
-			if (!out) {
-				cli_err("out of memory");
-				ret = EXIT_RUNTIME;
-			} else {
-				fputs(out, stdout);
-				fputc('\n', stdout);
-			}
-			gs_free(out);
+			ret = cli_print_json(o->phase == GS_PHASE_REQUEST
+					     ? gs_call_request_json(c)
+					     : gs_call_response_json(c));
 		} else {
 			gs_buf t = GS_BUF_INIT;
 			if (cli_own_text(c, o->phase, &t) < 0) {

@@ -36,36 +36,11 @@ static int upstream_exit(int rc)
 		? EXIT_CONFIG : EXIT_RUNTIME;
 }
 
-static int outcome_exit(const gs_call *c, int oc, const char *phase)
-{
-	const char *by = gs_call_rejected_by(c), *why = gs_call_reason(c);
-
-	if (oc == GS_OUTCOME_REJECTED) {
-		cli_err("%s rejected%s%s: %s", phase, by ? " by " : "",
-			by ? by : "", why ? why : "");
-		return EXIT_REJECTED;
-	}
-	if (oc == GS_OUTCOME_ERROR) {
-		cli_err("%s; nothing was passed on", why ? why : "error");
-		return EXIT_RUNTIME;
-	}
-	return EXIT_PASS;
-}
-
 static void report(const gs_stack *st, const gs_call *c)
 {
-	const gs_filter_report *r;
-	size_t n = gs_call_reports(c, &r);
 	const char *fp = gs_call_key_fingerprint(c);
 
-	for (size_t i = 0; i < n; i++) {
-		fprintf(stderr, "guardstack: %s: %s", r[i].name,
-			gs_verdict_name(r[i].verdict));
-		if (r[i].count)
-			fprintf(stderr, " (%lu %s)", r[i].count,
-				r[i].count_unit);
-		fputc('\n', stderr);
-	}
+	cli_report(st, c, 0);
 	if (!gs_stack_upstream(st))
 		fprintf(stderr, "guardstack: upstream: offline\n");
 	else
@@ -167,7 +142,7 @@ int cmd_run(const struct cli_opts *o)
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
-	ret = outcome_exit(c, oc, "request");
+	ret = cli_outcome_exit(c, oc, "request");
 	if (ret)
 		goto verbose;
 	rc = gs_call_upstream(c, &err);
@@ -182,19 +157,10 @@ int cmd_run(const struct cli_opts *o)
 		ret = EXIT_RUNTIME;
 		goto verbose;
 	}
-	ret = outcome_exit(c, oc, "response");
+	ret = cli_outcome_exit(c, oc, "response");
 	if (!ret) {
 		if (o->json) {
-			char *js = gs_call_response_json(c);
-
-			if (!js) {
-				cli_err("out of memory");
-				ret = EXIT_RUNTIME;
-			} else {
-				fputs(js, stdout);
-				fputc('\n', stdout);
-				gs_free(js);
-			}
+			ret = cli_print_json(gs_call_response_json(c));
 		} else {
 			print_answer(c);
 		}
