@@ -118,48 +118,66 @@ static int lr_push(const struct lr *lr, struct lr_words *ws,
 	return GS_OK;
 }
 
-/* Appends the words of s (valid UTF-8) to ws, lower-cased. */
+/* Appends the words of s (valid UTF-8) to ws, lower-cased.  Both the
+ * system prompt and the answer go through here on every call, so ASCII
+ * letters are stored straight into room reserved up front. */
 static int lr_tokenize(const struct lr *lr, const char *s, size_t len,
 		       struct lr_words *ws)
 {
 	struct lr_word cur = { 0, 0, 0, 0, 0 };
+	gs_buf *nb = &ws->norm;
 	int in = 0;
 	size_t i = 0;
 
+	if (gs_buf_reserve(nb, len) < 0)
+		return GS_ENOMEM;
 	while (i < len) {
-		utf8proc_int32_t c;
+		utf8proc_int32_t c = (unsigned char)s[i];
 		utf8proc_uint8_t enc[4];
-		utf8proc_ssize_t k;
+		utf8proc_ssize_t k = 1;
 
-		if ((unsigned char)s[i] < 0x80) {
-			c = (unsigned char)s[i];
-			k = 1;
-		} else {
-			k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
-					     (utf8proc_ssize_t)(len - i), &c);
-			if (k <= 0) { /* cannot happen: texts are checked */
-				k = 1;
-				c = ' ';
+		if (c < 0x80) {
+			if (!lr_word_char(c)) {
+				if (in) {
+					in = 0;
+					if (lr_push(lr, ws, &cur, i) < 0)
+						return GS_ENOMEM;
+				}
+				i++;
+				continue;
 			}
-		}
-		if (lr_word_char(c)) {
 			if (!in) {
 				cur.start = i;
-				cur.noff = ws->norm.len;
+				cur.noff = nb->len;
 				in = 1;
 			}
-			if (c < 0x80) {
-				if (c >= 'A' && c <= 'Z')
-					c += 'a' - 'A';
-				if (gs_buf_putc(&ws->norm, (char)c) < 0)
-					return GS_ENOMEM;
-			} else {
-				utf8proc_ssize_t e = utf8proc_encode_char(
-					utf8proc_tolower(c), enc);
-				if (gs_buf_append(&ws->norm, (char *)enc,
-						  (size_t)e) < 0)
-					return GS_ENOMEM;
+			/* Lower-cased ASCII is no longer than the text;
+			 * only what other scripts add can fill the room. */
+			if (nb->cap - nb->len < 2 && gs_buf_reserve(nb, 64) < 0)
+				return GS_ENOMEM;
+			if (c >= 'A' && c <= 'Z')
+				c += 'a' - 'A';
+			nb->data[nb->len++] = (char)c;
+			i++;
+			continue;
+		}
+		k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+				     (utf8proc_ssize_t)(len - i), &c);
+		if (k <= 0) { /* cannot happen: texts are checked */
+			k = 1;
+			c = ' ';
+		}
+		if (lr_word_char(c)) {
+			utf8proc_ssize_t e;
+
+			if (!in) {
+				cur.start = i;
+				cur.noff = nb->len;
+				in = 1;
 			}
+			e = utf8proc_encode_char(utf8proc_tolower(c), enc);
+			if (gs_buf_append(nb, (char *)enc, (size_t)e) < 0)
+				return GS_ENOMEM;
 		} else if (in) {
 			in = 0;
 			if (lr_push(lr, ws, &cur, i) < 0)
@@ -169,6 +187,7 @@ static int lr_tokenize(const struct lr *lr, const char *s, size_t len,
 	}
 	if (in && lr_push(lr, ws, &cur, len) < 0)
 		return GS_ENOMEM;
+	nb->data[nb->len] = '\0';
 	return GS_OK;
 }
 

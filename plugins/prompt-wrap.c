@@ -279,9 +279,14 @@ static int pw_defang(gs_buf *out, const char *s, size_t len)
 	size_t i = 0, done = 0;
 
 	while (i + 1 < len) {
-		size_t j = i + 2, k;
+		const char *lt = memchr(s + i, '<', len - 1 - i);
+		size_t j, k;
 
-		if (s[i] != '<' || s[i + 1] != '<') {
+		if (!lt)
+			break; /* no "<<" left: the rest goes out as it is */
+		i = (size_t)(lt - s);
+		j = i + 2;
+		if (s[i + 1] != '<') {
 			i++;
 			continue;
 		}
@@ -323,6 +328,10 @@ static int pw_wrap(const struct pw *pw, gs_ctx *ctx, size_t i,
 
 	if (!s)
 		return GS_OK;
+	/* the text and what goes around it, without regrowing on the way */
+	if (gs_buf_reserve(&b, len + strlen(mopen) + strlen(mclose) +
+			   (pw->mode == PW_TEMPLATE ? strlen(pw->tpl) : 2)) < 0)
+		return GS_ENOMEM;
 	if (pw->mode == PW_TEMPLATE) {
 		rc = pw_expand(&b, pw->tpl, PW_PLACEHOLDER, s, len);
 	} else {

@@ -61,6 +61,9 @@ void cli_report(const gs_stack *st, const gs_call *c, unsigned phases);
 int cli_print_json(char *js);
 
 int cmd_check(const struct cli_opts *o);
+/* cmd_audit.c: -s STACK, or every *.ini of the configuration directory
+ * when all is set. */
+int cmd_audit(const struct cli_opts *o, int all);
 int cmd_filter(const struct cli_opts *o);
 int cmd_run(const struct cli_opts *o);
 /* cmd_run.c: no core dump and no ptrace while an API key may be in

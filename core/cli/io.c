@@ -53,7 +53,7 @@ int cli_read_all(FILE *fp, size_t max, char **out, size_t *len)
 
 int cli_read_line(FILE *fp, gs_buf *b, size_t max, int *too_long)
 {
-	int c, any = 0;
+	int c, any = 0, rc = 1;
 
 	gs_buf_reset(b);
 	*too_long = 0;
@@ -64,7 +64,7 @@ int cli_read_line(FILE *fp, gs_buf *b, size_t max, int *too_long)
 			break;
 		any = 1;
 		if (c == '\n')
-			return 1;
+			goto done;
 		if (*too_long)
 			continue;
 		if (b->len >= max) {
@@ -72,12 +72,23 @@ int cli_read_line(FILE *fp, gs_buf *b, size_t max, int *too_long)
 			gs_buf_reset(b);
 			continue;
 		}
-		if (gs_buf_putc(b, (char)c) < 0)
-			return -1;
+		/* Bytes are stored straight into the buffer's room (and the
+		 * NUL put back at the end): a call per byte cost more than
+		 * parsing the line. */
+		if (b->len + 1 >= b->cap && gs_buf_reserve(b, 256) < 0) {
+			rc = -1;
+			goto done;
+		}
+		b->data[b->len++] = (char)c;
 	}
 	if (ferror(fp))
-		return -1;
-	return any;
+		rc = -1;
+	else
+		rc = any;
+done:
+	if (b->data)
+		b->data[b->len] = '\0';
+	return rc;
 }
 
 /* Plugins run inside this process, as PAM modules do: when one crashes

@@ -15,6 +15,10 @@ static void usage(FILE *fp)
 "\n"
 "Commands:\n"
 "  check  -s STACK          load and validate a stack, print it resolved\n"
+"  audit  [-s STACK | --all] [--json]\n"
+"                           security audit of a stack (keys, filters,\n"
+"                           logging, upstream, permissions); exit 1 when\n"
+"                           a check fails\n"
 "  filter -s STACK [-p PHASE] [--json | --jsonl]\n"
 "                           filter stdin through one phase of the stack\n"
 "  run    -s STACK [-m MODEL] [--json] [PROMPT | -]\n"
@@ -74,12 +78,13 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "all", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cli_opts o = { .stack = "default", .phase = GS_PHASE_REQUEST,
 			      .max_bytes = GS_MAX_BODY_DEFAULT };
 	const char *cmd = NULL;
-	int c;
+	int c, all = 0, stack_set = 0;
 
 	cli_on_crash();
 	/* Options may come before or after the command. */
@@ -87,6 +92,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 's':
 			o.stack = optarg;
+			stack_set = 1;
 			break;
 		case 'p':
 			if (!strcmp(optarg, "request"))
@@ -119,6 +125,9 @@ int main(int argc, char **argv)
 			o.max_bytes = (size_t)v;
 			break;
 		}
+		case 'A':
+			all = 1;
+			break;
 		case 'v':
 			o.verbose = 1;
 			break;
@@ -151,14 +160,26 @@ int main(int argc, char **argv)
 		cli_err("--json and --jsonl exclude each other");
 		return EXIT_CONFIG;
 	}
+	if (all && strcmp(cmd, "audit")) {
+		cli_err("%s: --all applies only to audit", cmd);
+		return EXIT_CONFIG;
+	}
 	if (!strcmp(cmd, "check"))
 		return cmd_check(&o);
+	if (!strcmp(cmd, "audit")) {
+		if (all && stack_set) {
+			cli_err("audit: -s and --all exclude each other");
+			return EXIT_CONFIG;
+		}
+		return cmd_audit(&o, all);
+	}
 	if (!strcmp(cmd, "filter")) {
 		cli_no_core_dumps(); /* mistral-moderation holds a key */
 		return cmd_filter(&o);
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(&o);
-	cli_err("unknown command '%s' (check, filter, run); see --help", cmd);
+	cli_err("unknown command '%s' (check, audit, filter, run); see "
+		"--help", cmd);
 	return EXIT_CONFIG;
 }

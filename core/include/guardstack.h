@@ -250,6 +250,28 @@ gs_upstream *gs_stack_upstream(const gs_stack *st);
 /* The stack's default model (borrowed, never NULL). */
 const char *gs_stack_model(const gs_stack *st);
 
+/* ---- audit ---------------------------------------------------------- */
+
+/* Audits a stack for deployment: where its keys come from and whether
+ * they resolve, literal keys in its files, input validation, output
+ * sanitisation, logging, the upstream's TLS and timeouts, fail-closed
+ * settings, file permissions, and whether every plugin and the stack
+ * load.  `stack` is a name or path as for gs_stack_load; a stack that
+ * does not load is still audited (its problems become failing checks).
+ * No key is read, no key command run and no connection made; the stack
+ * is loaded once as gs_stack_load loads it (every create() runs, so a
+ * logger's file is created if missing).  flags: 0 (reserved).
+ *
+ * On success sets *json_out (free with gs_free) to
+ *   {"stack": PATH, "passed": BOOL,
+ *    "checks": {NAME: {"status": "pass"|"warn"|"fail", "detail": TEXT}}}
+ * (details never hold a key-shaped value) and returns the number of
+ * failing checks, 0 when the stack passed.  When the audit cannot run
+ * (no such stack file, out of memory) returns a negative GS_E* and sets
+ * *errmsg (gs_free) when errmsg is not NULL. */
+int gs_audit(const char *stack, unsigned flags, char **json_out,
+	     char **errmsg);
+
 /* Names for enums, static strings. */
 const char *gs_outcome_name(gs_outcome o);  /* "pass", "modified", ... */
 const char *gs_verdict_name(gs_verdict v);  /* "pass", "rejected", ... */

@@ -85,7 +85,7 @@ static const struct bstack {
 #define NBSTACKS (sizeof bstacks / sizeof bstacks[0])
 
 struct opts {
-	const char *stacks, *expected, *cli, *only;
+	const char *stacks, *expected, *cli, *only, *dump;
 	size_t mb;
 	int runs, update, quick, check_only, no_naive;
 };
@@ -819,6 +819,22 @@ static void cli(const struct opts *o, const struct corpus *c)
 
 /* ---- main ------------------------------------------------------------ */
 
+/* Whether a section runs: all of them without --only; --only latency,
+ * load or cli runs that one alone.  With name NULL: whether --only names
+ * one of those sections (rather than a stack). */
+static int part(const struct opts *o, const char *name)
+{
+	static const char *const parts[] = { "latency", "load", "cli", NULL };
+
+	if (!name) {
+		for (int i = 0; parts[i]; i++)
+			if (!strcmp(o->only, parts[i]))
+				return 1;
+		return 0;
+	}
+	return !o->only || !strcmp(o->only, name);
+}
+
 static void machine(void)
 {
 	FILE *fp = fopen("/proc/cpuinfo", "r");
@@ -843,8 +859,9 @@ static void usage(void)
 {
 	fprintf(errfp, "usage: gs-bench --stacks DIR [--expected FILE "
 		"[--update]] [--cli GUARDSTACK] [--mb N] [--runs N] "
-		"[--quick] [--check-only] [--only STACK[/PHASE]] "
-		"[--no-naive]\n");
+		"[--quick] [--check-only]\n"
+		"  [--only STACK[/PHASE] | latency | load | cli] "
+		"[--no-naive] [--write-corpus FILE]\n");
 	exit(2);
 }
 
@@ -852,7 +869,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = { .mb = 50, .runs = 5 };
 	struct corpus c = { GS_BUF_INIT, { 0 }, { 0 }, { 0 } };
-	int bad, runs_set = 0, mb_set = 0;
+	int bad = 0, runs_set = 0, mb_set = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -871,6 +888,8 @@ int main(int argc, char **argv)
 			o.only = argv[++i];
 		else if (!strcmp(a, "--update"))
 			o.update = 1;
+		else if (!strcmp(a, "--write-corpus") && v)
+			o.dump = argv[++i];
 		else if (!strcmp(a, "--no-naive"))
 			o.no_naive = 1;
 		else if (!strcmp(a, "--quick"))
@@ -883,6 +902,13 @@ int main(int argc, char **argv)
 	if (o.quick) {
 		o.mb = mb_set ? o.mb : 8;
 		o.runs = runs_set ? o.runs : 3;
+	}
+	if (o.dump) { /* the corpus alone, for trying things by hand */
+		if (corpus_make(&c.text, o.mb * 1000000u, SEED) < 0)
+			die("out of memory");
+		write_file(o.dump, c.text.data, c.text.len);
+		gs_buf_free(&c.text);
+		return 0;
 	}
 	if (!o.stacks || o.mb < 1 || o.mb > 4096 || o.runs < 1 ||
 	    o.runs > 50 || (o.update && !o.expected))
@@ -907,15 +933,17 @@ int main(int argc, char **argv)
 	       "messages of <= %u B, %zu of <= %u B\n\n",
 	       (double)c.text.len / 1e6, (unsigned long long)SEED, c.req.n,
 	       REQ_PIECE, c.resp.n, RESP_PIECE);
-	bad = check(&o, &c);
+	if (!o.only || !part(&o, NULL))
+		bad = check(&o, &c);
 	if (!o.check_only) {
-		throughput(&o, &c);
-		if (!o.only) {
+		if (!o.only || !part(&o, NULL))
+			throughput(&o, &c);
+		if (part(&o, "latency"))
 			latency(&o, &c);
+		if (part(&o, "load"))
 			load_time(&o);
-			if (o.cli)
-				cli(&o, &c);
-		}
+		if (o.cli && part(&o, "cli"))
+			cli(&o, &c);
 	}
 	pieces_free(&c.req);
 	pieces_free(&c.resp);

@@ -34,6 +34,12 @@
  *   bigN      200 with an N KiB completion
  *   trunc     promises 1000 bytes, sends 30, closes
  *   reset     reads the request and resets the connection
+ *   drip      200 with a whole completion, sent one byte every 200 ms
+ *   resetmid  promises 1000 bytes, sends 40, resets the connection
+ *   chunktrunc  chunked: one chunk of a completion, then closes without
+ *             the last (zero) chunk
+ *   shortlen  a whole completion behind a Content-Length of 40: the
+ *             client reads 40 bytes of JSON
  *
  * Keys: a bearer key starting "sk-BAD" gets 401 and "sk-FORBID" 403
  * without using up a step of the script.  Moderation scores come from the
@@ -498,6 +504,50 @@ static int serve_one(int fd, long conn)
 		const char *t = "HTTP/1.1 200 OK\r\nContent-Type: application/"
 				"json\r\nContent-Length: 1000\r\n\r\n"
 				"{\"id\":\"cmpl\",\"choices\":[{\"mes";
+		send_all(fd, t, strlen(t));
+		rc = -1;
+	} else if (!strcmp(action, "drip")) {
+		const char *h = "HTTP/1.1 200 OK\r\nContent-Type: application/"
+				"json\r\nContent-Length: 116\r\n\r\n";
+		const char *b = "{\"id\":\"cmpl-drip\",\"choices\":[{\"index"
+				"\":0,\"message\":{\"role\":\"assistant\","
+				"\"content\":\"dripped\"},\"finish_reason\":"
+				"\"stop\"}]}";
+		struct timespec ts = { 0, 200000000 };
+
+		/* Until the client gives up: a send to a closed peer fails
+		 * (with a reset) soon after. */
+		rc = send_all(fd, h, strlen(h));
+		for (size_t i = 0; rc == 0 && b[i]; i++) {
+			nanosleep(&ts, NULL);
+			rc = send_all(fd, b + i, 1);
+		}
+		rc = -1;
+	} else if (!strcmp(action, "resetmid")) {
+		const char *t = "HTTP/1.1 200 OK\r\nContent-Type: application/"
+				"json\r\nContent-Length: 1000\r\n\r\n"
+				"{\"id\":\"cmpl\",\"choices\":[{\"message\":"
+				"{\"content\":";
+		struct linger lg = { 1, 0 };
+		struct timespec ts = { 0, 50000000 };
+
+		send_all(fd, t, strlen(t));
+		nanosleep(&ts, NULL); /* let the bytes arrive first */
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		rc = -1;
+	} else if (!strcmp(action, "chunktrunc")) {
+		const char *t = "HTTP/1.1 200 OK\r\nContent-Type: application/"
+				"json\r\nTransfer-Encoding: chunked\r\n\r\n"
+				"27\r\n{\"id\":\"cmpl\",\"choices\":[{\"message"
+				"\":{\"co\r\n";
+		send_all(fd, t, strlen(t));
+		rc = -1;
+	} else if (!strcmp(action, "shortlen")) {
+		const char *t = "HTTP/1.1 200 OK\r\nContent-Type: application/"
+				"json\r\nContent-Length: 40\r\n\r\n"
+				"{\"id\":\"cmpl\",\"choices\":[{\"message\":"
+				"{\"role\":\"assistant\",\"content\":\"whole"
+				"\"},\"finish_reason\":\"stop\"}]}";
 		send_all(fd, t, strlen(t));
 		rc = -1;
 	} else if (!strcmp(action, "reset")) {

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-fastpaths - the shortcuts taken for speed (see tests/bench/) give
+ * the same answers as the plain way, on many generated inputs:
+ *   - gs_utf8_check and gs_utf8_count (32- and 64-byte ASCII steps, AVX2
+ *     where the CPU has it) against a byte-at-a-time reference, and the
+ *     core's input check (UTF-8 and NUL in one pass) against the messages
+ *     the two separate checks gave;
+ *   - gs_buf_printf (formats into spare room, again only when short);
+ *   - leak-redact's default pattern (literal prefilter, regex at the
+ *     literal) against the same pattern written so the plain regex runs;
+ *   - `--jsonl` answer lines, now written by hand, against cJSON's own
+ *     printing of the same line.
+ */
+#include <guardstack.h>
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "../tap.h"
+#include "../../core/cli/cli.h"
+
+static const char *srcdir;
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+
+static uint64_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* ---- UTF-8 ----------------------------------------------------------- */
+
+/* The reference: one byte at a time, as RFC 3629 says. */
+static size_t ref_check(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i], n, lo = 0x80, hi = 0xBF;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			n = 1;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 2, lo = c == 0xE0 ? 0xA0 : 0x80,
+			hi = c == 0xED ? 0x9F : 0xBF;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 3, lo = c == 0xF0 ? 0x90 : 0x80,
+			hi = c == 0xF4 ? 0x8F : 0xBF;
+		else
+			return i;
+		if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
+			return i;
+		for (unsigned k = 2; k <= n; k++)
+			if ((s[i + k] & 0xC0) != 0x80)
+				return i;
+		i += n + 1;
+	}
+	return len;
+}
+
+static size_t ref_count(const unsigned char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += (s[i] & 0xC0) != 0x80;
+	return n;
+}
+
+/* Mostly ASCII with, now and then, a valid sequence, a bad byte or a
+ * NUL, at every offset around the 32- and 64-byte steps. */
+static size_t gen_text(unsigned char *s, size_t max)
+{
+	static const char *const seq[] = { "\xc3\xa9", "\xe2\x82\xac",
+		"\xf0\x9f\x99\x82", "\xed\x9f\xbf", "\xf4\x8f\xbf\xbf" };
+	static const char *const bad[] = { "\x80", "\xc0\xaf", "\xed\xa0\x80",
+		"\xf4\x90\x80\x80", "\xe2\x82", "\xff", "\xc3",
+		"\xe0\x80\xaf", "\xf0\x80\x80\xaf" };
+	size_t len = next() % max, i = 0;
+	unsigned odds = (unsigned)(next() % 4);
+
+	while (i < len) {
+		unsigned r = (unsigned)(next() % 1000);
+		const char *p = NULL;
+
+		if (odds && r < 8 * odds)
+			p = seq[next() % 5];
+		else if (odds > 1 && r < 8 * odds + 2)
+			p = bad[next() % 9];
+		else if (odds > 2 && r < 8 * odds + 3)
+			p = "";
+		if (p && *p) {
+			size_t n = strlen(p);
+
+			if (i + n > len)
+				break;
+			memcpy(s + i, p, n);
+			i += n;
+		} else {
+			/* no '\\': gs_json_check would read "\\u0000" */
+			s[i] = p ? 0 : (unsigned char)(' ' + next() % 95);
+			if (s[i] == '\\')
+				s[i] = 'b';
+			i++;
+		}
+	}
+	return i;
+}
+
+static void test_utf8(void)
+{
+	static unsigned char s[600];
+	int bad_check = 0, bad_count = 0, bad_input = 0, n = 20000;
+
+	for (int k = 0; k < n; k++) {
+		size_t len = gen_text(s, sizeof s), want = ref_check(s, len);
+		size_t nul = (unsigned char *)memchr(s, 0, len) ?
+			(size_t)((unsigned char *)memchr(s, 0, len) - s) : len;
+		char *err = NULL, exp[128];
+
+		if (gs_utf8_check((const char *)s, len) != want)
+			bad_check++;
+		if (want == len && gs_utf8_count((const char *)s, len) !=
+				   ref_count(s, len))
+			bad_count++;
+		/* The input check's message is the one the two separate
+		 * checks gave: UTF-8 first, then NUL. */
+		gs_json_check((const char *)s, len, 0, &err);
+		if (want < len)
+			snprintf(exp, sizeof exp, "input: invalid UTF-8 at byte "
+				 "%zu", want);
+		else if (nul < len)
+			snprintf(exp, sizeof exp, "input: NUL byte at offset %zu;"
+				 " text may not contain NUL", nul);
+		else
+			exp[0] = '\0';
+		if (exp[0] ? !err || strcmp(err, exp) : err != NULL) {
+			if (!bad_input++)
+				printf("# got \"%s\", want \"%s\"\n",
+				       err ? err : "(none)", exp);
+		}
+		gs_free(err);
+	}
+	is_int(bad_check, 0, "utf8: gs_utf8_check as the reference, %d texts",
+	       n);
+	is_int(bad_count, 0, "utf8: gs_utf8_count as the reference");
+	is_int(bad_input, 0, "utf8: the input check reports as before");
+	/* Long runs, both sides of every step boundary. */
+	bad_check = 0;
+	memset(s, 'a', sizeof s);
+	for (size_t at = 0; at < 200; at++) {
+		s[at] = 0xC3;
+		if (gs_utf8_check((const char *)s, 300) != at)
+			bad_check++;
+		s[at + 1] = 0xA9;
+		if (gs_utf8_check((const char *)s, 300) != 300 ||
+		    gs_utf8_count((const char *)s, 300) != 299)
+			bad_check++;
+		s[at] = s[at + 1] = 'a';
+	}
+	is_int(bad_check, 0, "utf8: a sequence at every offset");
+}
+
+/* ---- gs_buf_printf --------------------------------------------------- */
+
+static void test_printf(void)
+{
+	gs_buf b = GS_BUF_INIT;
+	char want[4096];
+	int bad = 0;
+
+	for (int k = 0; k < 400; k++) {
+		size_t before = b.len;
+		int w = (int)(next() % 1500);
+
+		if (gs_buf_printf(&b, "%d:%*s|", k, w, "x") < 0) {
+			bad++;
+			break;
+		}
+		snprintf(want, sizeof want, "%d:%*s|", k, w, "x");
+		if (b.len - before != strlen(want) ||
+		    memcmp(b.data + before, want, strlen(want)) ||
+		    b.data[b.len] != '\0')
+			bad++;
+		if (next() % 8 == 0)
+			gs_buf_reset(&b);
+	}
+	is_int(bad, 0, "gs_buf_printf: content, length and NUL as snprintf");
+	gs_buf_free(&b);
+}
+
+/* ---- leak-redact ----------------------------------------------------- */
+
+static gs_stack *load(const char *name)
+{
+	char path[4096], *err = NULL;
+	gs_stack *st = NULL;
+
+	snprintf(path, sizeof path, "%s/tests/stacks/%s.ini", srcdir, name);
+	if (gs_stack_load(&st, path, 0, &err) < 0) {
+		printf("# %s: %s\n", path, err ? err : "?");
+		gs_free(err);
+		return NULL;
+	}
+	return st;
+}
+
+/* Runs text through the response phase; a description of the result
+ * (outcome, count, text) goes to out. */
+static void run_answer(gs_stack *st, const char *text, gs_buf *out)
+{
+	gs_call *c = gs_call_new(st);
+	const gs_filter_report *r;
+	size_t len;
+	const char *t;
+	int oc;
+
+	gs_buf_reset(out);
+	if (!c || gs_call_set_answer(c, text, strlen(text), NULL) < 0) {
+		gs_buf_puts(out, "setup failed");
+		gs_call_free(c);
+		return;
+	}
+	oc = gs_call_run(c, GS_PHASE_RESPONSE);
+	gs_call_reports(c, &r);
+	t = gs_call_text(c, GS_PHASE_RESPONSE, 0, &len);
+	gs_buf_printf(out, "%d %lu %s", oc, r[0].count, t ? t : "(null)");
+	gs_call_free(c);
+}
+
+static void test_leak(void)
+{
+	static const char *const parts[] = {
+		"system prompt:", "System Prompt:", "SYSTEM PROMPT:",
+		"\xc5\xbfystem prompt:", "\xc5\xbfy\xc5\xbftem prompt:",
+		"sy\xc5\xbftem PROMPT:", "system  prompt:", "system prompt :",
+		"system prompt", "xsystem prompt:", "ystem prompt:", " prompt:",
+		":", "\n", "\r\n", " ", "abc", "\xc3\xa9", "\xc5\xbf", "s", "S",
+		"system", "prompt", "the ", "K", "\xe2\x84\xaa", "PrOmPt:",
+	};
+	gs_stack *st[4] = { load("fastpath-leak-default"),
+			    load("fastpath-leak-generic"),
+			    load("fastpath-leak-default-reject"),
+			    load("fastpath-leak-generic-reject") };
+	gs_buf text = GS_BUF_INIT, a = GS_BUF_INIT, b = GS_BUF_INIT;
+	int bad = 0, found = 0, n = 20000;
+
+	ok(st[0] && st[1] && st[2] && st[3], "leak: stacks load");
+	if (!st[0] || !st[1] || !st[2] || !st[3])
+		return;
+	for (int k = 0; k < n; k++) {
+		int np = (int)(next() % 14);
+
+		gs_buf_reset(&text);
+		for (int i = 0; i < np; i++)
+			gs_buf_puts(&text, parts[next() % (sizeof parts /
+						       sizeof parts[0])]);
+		for (int pair = 0; pair < 4; pair += 2) {
+			run_answer(st[pair], text.data ? text.data : "", &a);
+			run_answer(st[pair + 1], text.data ? text.data : "",
+				   &b);
+			if (strcmp(a.data, b.data) && !bad++)
+				printf("# input \"%s\"\n# fast \"%s\"\n# "
+				       "plain \"%s\"\n", text.data, a.data,
+				       b.data);
+			found += pair == 0 && a.data[0] != '1';
+		}
+	}
+	is_int(bad, 0, "leak: default pattern (prefilter) as the plain regex, "
+	       "%d texts, redact and reject", n);
+	ok(found > n / 2, "leak: most of them had something to redact (%d)",
+	   found);
+	for (int i = 0; i < 4; i++)
+		gs_stack_free(st[i]);
+	gs_buf_free(&text);
+	gs_buf_free(&a);
+	gs_buf_free(&b);
+}
+
+/* ---- --jsonl lines ------------------------------------------------- */
+
+static void test_jsonl(void)
+{
+	static const char *const parts[] = {
+		"a", " ", "\"", "\\", "\\n", "\\r", "\\t", "\\b", "\\f",
+		"\\u0001", "\\u001f", "\\u007f", "\xc3\xa9", "/", "<script>",
+		"123-45-6789", "x@example.com", "system prompt: no",
+	};
+	gs_stack *st = load("append");
+	gs_buf in = GS_BUF_INIT, out = GS_BUF_INIT;
+	int bad = 0, n = 5000;
+
+	ok(st != NULL, "jsonl: stack loads");
+	if (!st)
+		return;
+	for (int k = 0; k < n; k++) {
+		int np = (int)(next() % 12);
+		gs_phase ph = k & 1 ? GS_PHASE_RESPONSE : GS_PHASE_REQUEST;
+		cJSON *j;
+		char *again;
+
+		gs_buf_reset(&in);
+		gs_buf_puts(&in, "{\"text\":\"");
+		for (int i = 0; i < np; i++)
+			gs_buf_puts(&in, parts[next() % (sizeof parts /
+						     sizeof parts[0])]);
+		gs_buf_puts(&in, k % 7 ? "\"}" : "\"");
+		if (cli_jsonl_line(st, ph, in.data, in.len, k % 50 == 0,
+				   1000, (unsigned long)k + 1, &out) < 0) {
+			bad++;
+			continue;
+		}
+		/* cJSON's own printing of what it reads back is the line
+		 * cJSON would have written: byte for byte the same. */
+		j = out.len ? cJSON_ParseWithLength(out.data, out.len - 1)
+			    : NULL;
+		again = j ? cJSON_PrintUnformatted(j) : NULL;
+		if ((!again || out.len < 1 || out.data[out.len - 1] != '\n' ||
+		     strlen(again) != out.len - 1 ||
+		     memcmp(again, out.data, out.len - 1)) && !bad++)
+			printf("# line %s# cJSON %s\n", out.data,
+			       again ? again : "(none)");
+		cJSON_free(again);
+		cJSON_Delete(j);
+	}
+	is_int(bad, 0, "jsonl: %d answer lines exactly as cJSON prints them",
+	       n);
+	gs_stack_free(st);
+	gs_buf_free(&in);
+	gs_buf_free(&out);
+}
+
+int main(void)
+{
+	srcdir = getenv("top_srcdir");
+	if (!srcdir)
+		srcdir = ".";
+	test_utf8();
+	test_printf();
+	test_leak();
+	test_jsonl();
+	return done_testing();
+}
