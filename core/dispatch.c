@@ -144,6 +144,31 @@ int gs_text_replace(gs_ctx *ctx, size_t i, const char *s, size_t len)
 	return rc;
 }
 
+gs_result gs_text_rewrite(gs_ctx *ctx, gs_rewrite_fn fn, void *arg)
+{
+	size_t count = gs_text_count(ctx);
+	gs_buf out = GS_BUF_INIT;
+	long n = 0;
+	int rc = GS_OK;
+
+	for (size_t t = 0; t < count && rc >= 0; t++) {
+		size_t len;
+		const char *s = gs_text_get(ctx, t, &len);
+
+		gs_buf_reset(&out);
+		n = fn(arg, s, len, &out);
+		rc = n < 0 ? (int)n : GS_OK;
+		if (n > 0 && (rc = gs_text_replace_buf(ctx, t, &out)) >= 0)
+			gs_count(ctx, (unsigned long)n);
+	}
+	gs_buf_free(&out);
+	if (rc >= 0)
+		return GS_RESULT_OK;
+	/* Replacement checks set their own reason; gs_reject keeps it. */
+	gs_reject(ctx, "%s", gs_strerror(rc));
+	return GS_RESULT_ERROR;
+}
+
 size_t gs_msg_count(gs_ctx *ctx)
 {
 	return ctx->call->req.n;

@@ -495,9 +495,10 @@ static size_t match_at(const struct scan *st, size_t i, int look)
 
 /* Appends the redacted text to out once something matched; returns the
  * number of redactions (out untouched when 0) or GS_ENOMEM. */
-static long scan(const struct ssn *c, const char *text, size_t len,
-		 gs_buf *out)
+/* A gs_rewrite_fn: appends the redacted text to out, returns the count. */
+static long scan(void *inst, const char *text, size_t len, gs_buf *out)
 {
+	const struct ssn *c = inst;
 	struct scan st = { c, (const unsigned char *)text, len, out, 0, 0, 0 };
 	size_t i = 0, end;
 
@@ -569,26 +570,7 @@ fail:
 
 static gs_result ssn_run(void *inst, gs_ctx *ctx)
 {
-	size_t count = gs_text_count(ctx);
-
-	for (size_t t = 0; t < count; t++) {
-		gs_buf out = GS_BUF_INIT;
-		size_t len;
-		const char *s = gs_text_get(ctx, t, &len);
-		long n = s ? scan(inst, s, len, &out) : 0;
-		int rc = n < 0 ? (int)n : GS_OK;
-
-		if (n > 0)
-			rc = gs_text_replace_buf(ctx, t, &out);
-		gs_buf_free(&out);
-		if (rc == GS_ENOMEM)
-			gs_reject(ctx, "ssn-redact: out of memory");
-		if (rc < 0)
-			return GS_RESULT_ERROR; /* other errors set a reason */
-		if (n > 0)
-			gs_count(ctx, (unsigned long)n);
-	}
-	return GS_RESULT_OK;
+	return gs_text_rewrite(ctx, scan, inst);
 }
 
 GS_PLUGIN_EXPORT const gs_plugin gs_plugin_entry = {

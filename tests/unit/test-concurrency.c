@@ -110,7 +110,8 @@ static void put_masked(gs_buf *b, const char *s)
 	}
 }
 
-/* The normalised result of input i, or NULL (*why set) on failure. */
+/* The normalised result of input i (gs_free), or NULL when out of
+ * memory; *outcome gets the call's outcome. */
 static char *run_one(unsigned i, gs_outcome *outcome)
 {
 	gs_call *c = gs_call_new(stack);

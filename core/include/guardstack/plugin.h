@@ -286,6 +286,16 @@ int gs_text_replace(gs_ctx *ctx, size_t i, const char *s, size_t len);
 /* Same, taking the buffer's memory instead of copying; b is left empty. */
 int gs_text_replace_buf(gs_ctx *ctx, size_t i, gs_buf *b);
 
+/* The loop every rewriting filter needs.  For each of the filter's
+ * texts, fn appends a rewritten copy to out and returns how many changes
+ * it made (0: nothing to change and nothing appended; < 0: a GS_E*).
+ * Changed texts are replaced (no copy when nothing changed) and the
+ * changes counted with gs_count.  Returns GS_RESULT_OK, or
+ * GS_RESULT_ERROR with a reason set. */
+typedef long (*gs_rewrite_fn)(void *arg, const char *s, size_t len,
+			      gs_buf *out);
+gs_result gs_text_rewrite(gs_ctx *ctx, gs_rewrite_fn fn, void *arg);
+
 /* Whole-conversation view, for filters that need more than their texts
  * (a prompt wrapper, a leak detector).  Messages are those of the request
  * in the request phase; in the response phase `gs_msg_*` still reads the
