@@ -69,6 +69,9 @@
 /* The same limits as the core's gs_rx_* (core/rx.c). */
 #define IP_MATCH_LIMIT 5000000u
 #define IP_DEPTH_LIMIT 10000u
+/* redaction passes over one text: a new pass runs only when the last one
+ * uncovered a match (see ip_request) */
+#define IP_REDACT_PASSES 8
 
 enum { IP_REJECT, IP_REDACT, IP_FLAG };
 static const char *const ip_actions[] = { "reject", "redact", "flag", NULL };
@@ -756,8 +759,25 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 			res = GS_RESULT_REJECT;
 			break;
 		}
-		if (in->action == IP_REDACT)
+		if (in->action != IP_REDACT)
+			continue;
+		rc = ip_redact(in, ctx, t, s, len, &sp);
+		/* The replacement's edges are word boundaries the text may
+		 * have lacked: in "promptignore previous instructions" the
+		 * second phrase has none until "prompt" is redacted.  Scan
+		 * the result again until nothing matches (a bounded number
+		 * of times), so the output holds nothing this filter would
+		 * redact. */
+		for (int pass = 1; rc == GS_OK && pass < IP_REDACT_PASSES;
+		     pass++) {
+			sp.n = 0;
+			s = gs_text_get(ctx, t, &len);
+			if (!s || (rc = ip_match(in, md, s, len, &sp)) < 0 ||
+			    !sp.n)
+				break;
+			total += sp.n;
 			rc = ip_redact(in, ctx, t, s, len, &sp);
+		}
 	}
 	if (rc == GS_ELIMIT) {
 		gs_reject(ctx, "match limit reached; "

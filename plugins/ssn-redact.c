@@ -503,8 +503,14 @@ static long scan(void *inst, const char *text, size_t len, gs_buf *out)
 	size_t i = 0, end;
 
 	while ((i = next_digit(st.s, i, len)) < len) {
-		if (!(end = match_at(&st, i, 1))) {
-			i += digit_run(st.s, i, len);
+		size_t run = digit_run(st.s, i, len);
+
+		/* Only three digits (ddd-dd-dddd) or nine (bare) can start
+		 * one: other runs (years, prices, counts) are passed over
+		 * without a look around them. */
+		if ((run != 3 && (run != 9 || !c->window)) ||
+		    !(end = match_at(&st, i, 1))) {
+			i += run;
 			continue;
 		}
 		if (gs_buf_append(out, text + st.copied, i - st.copied) < 0 ||

@@ -8,6 +8,8 @@
 #      staged `make install`, loaded by a stack
 #   5. make distcheck (tarball builds, installs, uninstalls cleanly)
 #   6. each libFuzzer target for FUZZ_SECONDS (default 30) under ASan+UBSan
+#   7. the threaded tests (8 threads x 10,000 calls, key rotation) under
+#      ThreadSanitizer
 # It ends with one line: "N passed, N failed, N skipped".
 # Needs what ./setup.sh installs; run that first.
 set -u
@@ -49,7 +51,7 @@ show_failures() {
 	echo "run.sh: autoreconf failed; run ./setup.sh first" >&2
 	echo "0 passed, 1 failed"; exit 1; }
 
-log "1/6 make check"
+log "1/7 make check"
 mkdir -p build
 (cd build && { [ -f Makefile ] || ../configure --quiet; } &&
 	make -j"$jobs" --no-print-directory >/dev/null &&
@@ -57,7 +59,7 @@ mkdir -p build
 count build/test-suite.log
 show_failures build/test-suite.log
 
-log "2/6 make check with AddressSanitizer + UndefinedBehaviorSanitizer"
+log "2/7 make check with AddressSanitizer + UndefinedBehaviorSanitizer"
 mkdir -p build-asan
 san="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 (cd build-asan && { [ -f Makefile ] || ../configure --quiet \
@@ -70,23 +72,26 @@ san="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=unde
 count build-asan/test-suite.log
 show_failures build-asan/test-suite.log
 
-log "3/6 make check-valgrind"
+log "3/7 make check-valgrind"
 (cd build && GUARDSTACK_NO_DLCLOSE=1 GUARDSTACK_NO_JIT=1 GS_PASS=valgrind \
 	make -j"$jobs" --no-print-directory check-valgrind \
 		>check-valgrind.out 2>&1)
 count build/test-suite.log
 show_failures build/test-suite.log
 
-log "4/6 example plugin, out of tree, against the installed headers"
+log "4/7 example plugin, out of tree, against the installed headers"
 step example-plugin sh tests/example-plugin.sh "$top/build"
 
-log "5/6 make distcheck"
+log "5/7 make distcheck"
 step distcheck make -C build --no-print-directory distcheck \
 	TESTS="tests/unit/test-api tests/cli/check.sh tests/cli/control.sh"
 
-log "6/6 fuzzing: every target for ${FUZZ_SECONDS:-30} s"
+log "6/7 fuzzing: every target for ${FUZZ_SECONDS:-30} s"
 step fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" sh tests/fuzz/run.sh \
 	"$top/build-fuzz"
+
+log "7/7 ThreadSanitizer: one stack shared by 8 threads"
+step tsan sh tests/tsan.sh "$top/build-tsan"
 
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -70,5 +70,8 @@ struct proc_result {
  * /dev/null), stderr to /dev/null; waits for it. */
 int proc_run(char *const argv[], const char *in_path, const char *out_path,
 	     struct proc_result *r);
+/* The other end: gs-bench --spawn FD IN OUT ARGV... (see proc.c). */
+int proc_spawn(int fd, const char *in_path, const char *out_path,
+	       char *const argv[]);
 
 #endif

@@ -98,7 +98,8 @@ static const char *const inject[] = {
 
 /* Words outside ASCII. */
 static const char *const intl[] = {
-	"café", "naïve", "Zürich", "—", "“quoted”", "déjà vu", "東京",
+	"café", "naïve", "Zürich", "—", "“quoted”", "déjà vu",
+	"東京",
 	"São Paulo", "½", "€20", "🙂", "Straße", "Ελλάδα", "Москва", "…",
 };
 

@@ -6,8 +6,9 @@
 # loggers, one writing a file and one stderr.  Afterwards the key must be
 # in no output (stdout or stderr of any call) and in no file under the
 # test's directory but the fake server's request log and the key file;
-# the content must be in no logger line, file or stderr.  Core dumps while a key is in memory: see
-# upstream-keys.sh, which reads the limits of the `run` process.
+# the content must be in no logger line, file or stderr.  Core dumps
+# while a key is in memory: see upstream-keys.sh, which reads the limits
+# of the `run` process.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/fake-mistral/fake.sh"
 fake_start

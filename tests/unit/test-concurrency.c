@@ -19,6 +19,11 @@
  *
  * Calls per thread: GS_CONCURRENCY_CALLS, or 300 (40 under valgrind,
  * which runs threads one at a time); tests/tsan.sh sets 10000.
+ *
+ * Then the same again with the stack's upstream pointed at fake-mistral
+ * (one HTTP request per call, a twentieth of the calls, at least 10 per
+ * thread): the threads share the stack's client, its connection pool
+ * and its key ring.
  */
 #include "config.h"
 #include <guardstack.h>
@@ -30,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "../tap.h"
+#include "fake.h"
 
 #define NTHREADS 8
 #define NINPUTS 97 /* prime: threads walk the inputs out of step */
@@ -128,9 +134,10 @@ static char *run_one(unsigned i, gs_outcome *outcome)
 	if (rc == GS_OK)
 		rc = gs_call_roundtrip(c, &err);
 	*outcome = gs_call_outcome(c);
-	gs_buf_printf(&b, "rc=%d outcome=%s by=%s\nreason=", rc,
+	gs_buf_printf(&b, "rc=%d outcome=%s by=%s status=%d\nreason=", rc,
 		      gs_outcome_name(gs_call_outcome(c)),
-		      gs_call_rejected_by(c) ? gs_call_rejected_by(c) : "-");
+		      gs_call_rejected_by(c) ? gs_call_rejected_by(c) : "-",
+		      gs_call_upstream_status(c));
 	put_masked(&b, gs_call_reason(c));
 	gs_buf_puts(&b, "\nerr=");
 	put_masked(&b, err);
@@ -194,13 +201,14 @@ static void *work(void *arg)
 /* ---- setup ------------------------------------------------------------- */
 
 /* default.ini with the logger writing to log_path and an absolute rule
- * file path; 0 when both lines were found. */
-static int write_stack(void)
+ * file path; with url, its upstream is that instead of offline.  0 when
+ * every line to change was found. */
+static int write_stack(const char *url)
 {
 	const char *top = getenv("top_srcdir");
 	char src[1024], line[1024];
 	FILE *in, *out;
-	int logger = 0, rules = 0, in_logger = 0;
+	int logger = 0, rules = 0, up = 0, in_logger = 0;
 
 	snprintf(src, sizeof src, "%s/etc/guardstack/default.ini",
 		 top ? top : "..");
@@ -223,13 +231,17 @@ static int write_stack(void)
 			fprintf(out, "rules = %s/etc/guardstack/%s",
 				top ? top : "..", line + 8);
 			rules = 1;
+		} else if (url && !strcmp(line, "url = offline\n")) {
+			fprintf(out, "url = %s\nkeys = env:GS_CONC_KEY\n"
+				"retries = 0\n", url);
+			up = 1;
 		} else {
 			fputs(line, out);
 		}
 	}
 	fclose(in);
 	fclose(out);
-	return logger && rules ? 0 : -1;
+	return logger && rules && (up || !url) ? 0 : -1;
 }
 
 /* Lines of the log file that are not one JSON object with an outcome,
@@ -270,40 +282,33 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-int main(void)
+/* The whole comparison for one stack: `what` names it, url is its
+ * upstream (NULL: offline). */
+static void suite(const char *what, const char *url)
 {
 	struct worker w[NTHREADS];
-	const char *env = getenv("GS_CONCURRENCY_CALLS");
-	const char *pass = getenv("GS_PASS");
 	long total = 0, mism = 0, fails = 0, lines, leaks, outcomes[8] = { 0 };
-	long valid = 0;
+	long valid = 0, answered = 0;
 	char *err = NULL;
 	double t0, t1;
 	int rc;
 
-	ncalls = env && atol(env) > 0 ? atol(env)
-		 : pass && !strcmp(pass, "valgrind") ? 40 : 300;
-	if (!mkdtemp(dir)) {
-		printf("Bail out! mkdtemp\n");
-		return 1;
-	}
-	snprintf(stack_path, sizeof stack_path, "%s/default.ini", dir);
-	snprintf(log_path, sizeof log_path, "%s/calls.log", dir);
-	ok(write_stack() == 0, "default.ini mirrored with the logger to a "
-	   "file");
+	unlink(log_path);
+	ok(write_stack(url) == 0, "%s: default.ini mirrored with the logger "
+	   "to a file", what);
 	rc = gs_stack_load(&stack, stack_path, 0, &err);
-	is_int(rc, GS_OK, "the stack loads%s%s", err ? ": " : "",
+	is_int(rc, GS_OK, "%s: the stack loads%s%s", what, err ? ": " : "",
 	       err ? err : "");
 	gs_free(err);
 	if (rc < 0)
-		return done_testing();
-	ok(gs_stack_upstream(stack) == NULL, "it uses the offline backend");
+		return;
+	ok((gs_stack_upstream(stack) == NULL) == (url == NULL),
+	   "%s: it uses the %s", what, url ? "fake server" : "offline backend");
 
 	/* One by one first: the reference results. */
 	for (unsigned i = 0; i < NINPUTS; i++) {
 		gs_outcome o;
 
-		inputs[i] = make_input(i);
 		expect[i] = run_one(i, &o);
 		if (o < 8)
 			outcomes[o]++;
@@ -312,13 +317,15 @@ int main(void)
 			printf("# input %u: %s\n", i, expect[i]);
 		else
 			valid++;
+		answered += expect[i] && strstr(expect[i], "status=200");
 	}
-	is_int(valid, NINPUTS, "every input is valid JSON and runs");
+	is_int(valid, NINPUTS, "%s: every input is valid JSON and runs",
+	       what);
 	ok(outcomes[GS_OUTCOME_REJECTED] > 0 &&
 	   outcomes[GS_OUTCOME_MODIFIED] > 0,
-	   "inputs are varied: %ld rejected, %ld modified, %ld passed",
-	   outcomes[GS_OUTCOME_REJECTED], outcomes[GS_OUTCOME_MODIFIED],
-	   outcomes[GS_OUTCOME_PASS]);
+	   "%s: inputs are varied: %ld rejected, %ld modified, %ld passed",
+	   what, outcomes[GS_OUTCOME_REJECTED],
+	   outcomes[GS_OUTCOME_MODIFIED], outcomes[GS_OUTCOME_PASS]);
 	{
 		/* The same input twice alone gives the same result: the
 		 * masking covers every random part. */
@@ -330,10 +337,13 @@ int main(void)
 			same &= again && !strcmp(again, expect[i]);
 			gs_free(again);
 		}
-		ok(same, "one by one, twice: results identical after "
-		   "masking the per-call random tokens");
+		ok(same, "%s: one by one, twice: results identical after "
+		   "masking the per-call random tokens", what);
 	}
-	has_str(expect[0], "<HEX>", "a random token was masked");
+	has_str(expect[0], "<HEX>", "%s: a random token was masked", what);
+	if (url)
+		ok(answered > NINPUTS / 2, "%s: %ld of %d inputs were answered "
+		   "by the server (HTTP 200)", what, answered, NINPUTS);
 
 	pthread_barrier_init(&start, NULL, NTHREADS);
 	t0 = now();
@@ -357,26 +367,64 @@ int main(void)
 	}
 	t1 = now();
 	pthread_barrier_destroy(&start);
-	printf("# %d threads x %ld calls = %ld calls in %.2f s\n", NTHREADS,
-	       ncalls, total, t1 - t0);
-	is_int(total, NTHREADS * ncalls, "every call ran");
-	is_int(fails, 0, "no call failed to run");
-	is_int(mism, 0, "every threaded result equals the one-by-one result");
+	printf("# %s: %d threads x %ld calls = %ld calls in %.2f s\n", what,
+	       NTHREADS, ncalls, total, t1 - t0);
+	is_int(total, NTHREADS * ncalls, "%s: every call ran", what);
+	is_int(fails, 0, "%s: no call failed to run", what);
+	is_int(mism, 0, "%s: every threaded result equals the one-by-one "
+	       "result", what);
 
 	/* finish() ran once per call: the logger wrote one whole line each,
 	 * never torn by another thread's, and never a text sent. */
 	gs_stack_free(stack);
-	is_int(bad_log_lines(&lines, &leaks), 0, "every log line is one JSON "
-	       "object");
-	is_int(lines, total + 2 * NINPUTS, "one log line per call");
-	is_int(leaks, 0, "no content in the log");
-
-	for (unsigned i = 0; i < NINPUTS; i++) {
-		gs_free(inputs[i]);
+	is_int(bad_log_lines(&lines, &leaks), 0, "%s: every log line is one "
+	       "JSON object", what);
+	is_int(lines, total + 2 * NINPUTS, "%s: one log line per call", what);
+	is_int(leaks, 0, "%s: no content in the log", what);
+	for (unsigned i = 0; i < NINPUTS; i++)
 		gs_free(expect[i]);
-	}
 	unlink(log_path);
 	unlink(stack_path);
+}
+
+int main(void)
+{
+	const char *env = getenv("GS_CONCURRENCY_CALLS");
+	const char *pass = getenv("GS_PASS");
+	char base[128], url[256], reqlog[300];
+	long calls;
+
+	calls = env && atol(env) > 0 ? atol(env)
+		: pass && !strcmp(pass, "valgrind") ? 40 : 300;
+	if (!mkdtemp(dir)) {
+		printf("Bail out! mkdtemp\n");
+		return 1;
+	}
+	snprintf(stack_path, sizeof stack_path, "%s/default.ini", dir);
+	snprintf(log_path, sizeof log_path, "%s/calls.log", dir);
+	for (unsigned i = 0; i < NINPUTS; i++)
+		inputs[i] = make_input(i);
+
+	ncalls = calls;
+	suite("offline", NULL);
+
+	/* The same through HTTP: one upstream client shared by the threads
+	 * (its handle pool and key ring).  Fewer calls: each is a request
+	 * to fake-mistral, whose answer echoes the request. */
+	if (fake_start(dir, base, sizeof base, reqlog, sizeof reqlog,
+		       600) < 0) {
+		ok(0, "fake-mistral starts");
+	} else {
+		snprintf(url, sizeof url, "%s/ok/v1/chat/completions", base);
+		setenv("GS_CONC_KEY", "sk-conc-test-key", 1);
+		ncalls = calls / 20 > 10 ? calls / 20 : 10;
+		suite("upstream", url);
+		fake_stop();
+		unlink(reqlog);
+	}
+
+	for (unsigned i = 0; i < NINPUTS; i++)
+		gs_free(inputs[i]);
 	rmdir(dir);
 	return done_testing();
 }

@@ -134,11 +134,11 @@ static void test_utf8(void)
 		 * checks gave: UTF-8 first, then NUL. */
 		gs_json_check((const char *)s, len, 0, &err);
 		if (want < len)
-			snprintf(exp, sizeof exp, "input: invalid UTF-8 at byte "
-				 "%zu", want);
+			snprintf(exp, sizeof exp, "input: invalid UTF-8 at "
+				 "byte %zu", want);
 		else if (nul < len)
-			snprintf(exp, sizeof exp, "input: NUL byte at offset %zu;"
-				 " text may not contain NUL", nul);
+			snprintf(exp, sizeof exp, "input: NUL byte at offset "
+				 "%zu; text may not contain NUL", nul);
 		else
 			exp[0] = '\0';
 		if (exp[0] ? !err || strcmp(err, exp) : err != NULL) {

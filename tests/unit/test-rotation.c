@@ -18,14 +18,12 @@
 #include <guardstack.h>
 #include <cjson/cJSON.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include "../tap.h"
+#include "fake.h"
 
 #define NTHREADS 8
 #define NKEYS 4
@@ -33,47 +31,6 @@
 
 static char dir[] = "/tmp/gs-rot-XXXXXX";
 static char logpath[256], base[128];
-static pid_t fake;
-
-static void stop_fake(void)
-{
-	if (fake > 0) {
-		kill(fake, SIGTERM);
-		waitpid(fake, NULL, 0);
-	}
-}
-
-static int start_fake(void)
-{
-	char bin[1024], portf[256], port[16] = "";
-	const char *top = getenv("top_builddir");
-
-	snprintf(bin, sizeof bin, "%s/tests/fake-mistral/fake-mistral",
-		 top ? top : ".");
-	snprintf(portf, sizeof portf, "%s/port", dir);
-	snprintf(logpath, sizeof logpath, "%s/requests.log", dir);
-	fake = fork();
-	if (fake == 0) {
-		execl(bin, bin, "--port-file", portf, "--log", logpath,
-		      "--lifetime", "300", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 400 && !*port; i++) {
-		FILE *f = fopen(portf, "r");
-		struct timespec ts = { 0, 50000000 };
-
-		if (f) {
-			if (!fgets(port, sizeof port, f))
-				port[0] = '\0';
-			fclose(f);
-		}
-		if (!*port)
-			nanosleep(&ts, NULL);
-	}
-	port[strcspn(port, "\n")] = '\0';
-	snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
-	return *port ? 0 : -1;
-}
 
 /* ---- threads ----------------------------------------------------------- */
 
@@ -299,21 +256,16 @@ static void test_all_refused(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir) || start_fake() < 0) {
+	if (!mkdtemp(dir) || fake_start(dir, base, sizeof base, logpath,
+					sizeof logpath, 300) < 0) {
 		printf("Bail out! fake-mistral did not start\n");
-		stop_fake();
+		fake_stop();
 		return 1;
 	}
 	test_rotation();
 	test_all_refused();
-	stop_fake();
+	fake_stop();
 	unlink(logpath);
-	{
-		char p[300];
-
-		snprintf(p, sizeof p, "%s/port", dir);
-		unlink(p);
-	}
 	rmdir(dir);
 	return done_testing();
 }
