@@ -422,7 +422,8 @@ static int walk(struct audit *a, const char *path, int top)
 	}
 	a->secs = n;
 	/* Includes' sections first, as the loader runs them. */
-	memcpy(a->secs + a->nsecs, secs, nsecs * sizeof *secs);
+	if (nsecs) /* a file with no sections has secs == NULL */
+		memcpy(a->secs + a->nsecs, secs, nsecs * sizeof *secs);
 	a->nsecs += nsecs;
 	gs_free(secs);
 	secs = NULL;
