@@ -3,10 +3,15 @@
  * gs-bench - guardstack's benchmark (`make bench`; see RESULTS.md).
  *
  *   gs-bench --stacks DIR [--expected FILE [--update]] [--cli GUARDSTACK]
- *            [--mb N] [--runs N] [--quick] [--check-only] [--only FILE]
+ *            [--mb N] [--runs N] [--quick] [--check-only] [--no-naive]
+ *            [--only STACK[/PHASE] | latency | load | cli]
+ *   gs-bench [--mb N] --write-corpus FILE
+ *
+ * --quick is --mb 8 --runs 3 and fewer calls; --only runs one stack (or
+ * one section) and --no-naive leaves the baseline out, for profiling.
  *
  * On a generated corpus (corpus.c, fixed seed) it prints, each figure the
- * median of --runs repetitions:
+ * median of --runs repetitions (5; 3 for figures that take minutes):
  *   - single-thread throughput of each plugin alone and of the default
  *     stack's request and response phases, in process, next to the naive
  *     baseline (naive.c) and the ratio guardstack / baseline;
@@ -32,7 +37,6 @@
  */
 #define _GNU_SOURCE
 #include "bench.h"
-#include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -43,7 +47,6 @@
 #include <unistd.h>
 
 #define KIB 1024u
-#define MIB (1024u * 1024u)
 #define SEED 0x5eed0f6ac70a9dull
 #define REQ_PIECE 4000u   /* under the default length-limit (4000 chars) */
 #define RESP_PIECE (64u * KIB)
@@ -205,14 +208,13 @@ static void hash_text(EVP_MD_CTX *h, const char *s, size_t len)
 	EVP_DigestUpdate(h, s + done, len - done);
 }
 
-/* What a call produced: outcome, the failing filter, every text of the
- * phase with its role. */
+/* What a call produced: outcome, the failing filter, each filter's
+ * verdict and count, every text of the phase with its role. */
 static void hash_call(EVP_MD_CTX *h, const gs_call *c, gs_phase phase,
 		      int oc)
 {
 	unsigned char b = (unsigned char)oc;
 	const char *who = gs_call_rejected_by(c);
-
 	const gs_filter_report *r;
 
 	EVP_DigestUpdate(h, &b, 1);
@@ -411,13 +413,16 @@ static const char *goldens_get(const struct goldens *g, const char *key)
 	return NULL;
 }
 
-/* Rewrites path: every line of the old file whose key is not in keys
- * (other corpus sizes, comments), then keys/sums. */
+/* Rewrites path: each line of the old file whose key is in keys gets the
+ * new sum in its place, the other lines (comments, other corpus sizes)
+ * stay; keys not yet in the file are appended.  Keys with an empty sum
+ * (stacks not checked) are left out. */
 static void goldens_write(const struct goldens *g, const char *path,
 			  char keys[][64], char sums[][65], size_t n)
 {
 	gs_buf out = GS_BUF_INIT;
 	const char *s = g->text.data ? g->text.data : "";
+	char done[NBSTACKS + 1] = { 0 };
 	FILE *fp;
 
 	if (!g->text.len)
@@ -426,21 +431,26 @@ static void goldens_write(const struct goldens *g, const char *path,
 			    "and `make bench-update`)\n");
 	while (*s) {
 		const char *e = strchr(s, '\n');
-		size_t l = e ? (size_t)(e - s + 1) : strlen(s);
-		int keep = 1;
+		size_t l = e ? (size_t)(e - s + 1) : strlen(s), i;
 
-		for (size_t i = 0; i < n && keep; i++) {
+		for (i = 0; i < n; i++) {
 			size_t kl = strlen(keys[i]);
 
-			keep = !(l > kl && !strncmp(s, keys[i], kl) &&
-				 s[kl] == ' ');
+			if (l > kl && !strncmp(s, keys[i], kl) &&
+			    s[kl] == ' ')
+				break;
 		}
-		if (keep)
+		if (i == n)
 			gs_buf_append(&out, s, l);
+		else if (sums[i][0] && !done[i])
+			gs_buf_printf(&out, "%s %s\n", keys[i], sums[i]);
+		if (i < n)
+			done[i] = 1;
 		s += l;
 	}
 	for (size_t i = 0; i < n; i++)
-		gs_buf_printf(&out, "%s %s\n", keys[i], sums[i]);
+		if (sums[i][0] && !done[i])
+			gs_buf_printf(&out, "%s %s\n", keys[i], sums[i]);
 	fp = fopen(path, "w");
 	if (!fp || fwrite(out.data, 1, out.len, fp) != out.len ||
 	    fclose(fp) != 0)
