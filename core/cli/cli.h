@@ -18,7 +18,7 @@ enum {
 struct cli_opts {
 	const char *stack;
 	gs_phase phase;
-	int json, jsonl, verbose;
+	int json, jsonl, stream, verbose;
 	size_t max_bytes;
 	const char *model;   /* run: -m, or NULL */
 	const char *prompt;  /* run: the PROMPT argument, or NULL */
@@ -32,6 +32,34 @@ int cli_read_all(FILE *fp, size_t max, char **out, size_t *len);
  * 0 at EOF, -1 on error.  *too_long is set when the line passed max
  * bytes: the rest of it is skipped and b holds nothing useful. */
 int cli_read_line(FILE *fp, gs_buf *b, size_t max, int *too_long);
+
+/* `filter --stream`: fp cut into chunks of about CLI_CHUNK bytes (or
+ * max, when smaller), each ending just after a '\n' that is not inside an
+ * HTML tag, so that no chunk ends in "<img src=x" with the rest of the
+ * tag in the next; cutting after a '\n' never splits a UTF-8 sequence
+ * either.  Without such a '\n' a chunk grows up to max bytes; the last
+ * chunk is whatever is left at EOF.  One buffer, of CLI_CHUNK bytes
+ * unless a chunk had to grow (never more than max): memory does not grow
+ * with the input. */
+#define CLI_CHUNK (1u << 20)
+struct cli_chunker {
+	FILE *fp;
+	size_t max;              /* the largest chunk (--max-bytes) */
+	char *buf;               /* the chunk, then what was read past it */
+	size_t cap, len;
+	size_t used;             /* the chunk handed out last: dropped next */
+	unsigned long long off;  /* offset in fp of buf[0] */
+	unsigned long n;         /* chunks handed out so far */
+	int eof;
+};
+void cli_chunker_init(struct cli_chunker *k, FILE *fp, size_t max);
+void cli_chunker_free(struct cli_chunker *k);
+/* The next chunk: *s (borrowed from k, valid until the next call) and
+ * *len; it is chunk number k->n (from 1) and starts at offset k->off.
+ * Returns 1 for a chunk, 0 at the end (empty input gives one empty chunk
+ * first, as plain `filter` filters an empty text), or -EXIT_INPUT /
+ * -EXIT_RUNTIME after printing why. */
+int cli_chunk_next(struct cli_chunker *k, const char **s, size_t *len);
 void cli_err(const char *fmt, ...) GS_PRINTF(1, 2);
 /* Installs handlers that report a crash on stderr before the signal ends
  * the process (see io.c). */

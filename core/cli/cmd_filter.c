@@ -1,15 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_filter.c - `guardstack filter`: stdin through one phase of a stack,
- * as plain text, as one chat-completions JSON, or as JSON lines streamed
- * one call per line (constant memory however long the input).
+ * as plain text, as one chat-completions JSON, as JSON lines streamed one
+ * call per line, or (--stream) as plain text cut into chunks of about
+ * 1 MiB, one call per chunk; the last two in constant memory however long
+ * the input.
  */
 #include "config.h"
 #include "cli.h"
 #include <string.h>
 
+/* --stream: "stdin: chunk N (bytes A-B)" and then `what`, of the chunk
+ * k handed out last, len bytes long. */
+static void chunk_say(const struct cli_chunker *k, size_t len,
+		      const char *what)
+{
+	if (!len)
+		cli_err("stdin: chunk %lu (empty)%s", k->n, what);
+	else
+		cli_err("stdin: chunk %lu (bytes %llu-%llu)%s", k->n, k->off,
+			k->off + len - 1, what);
+}
+
+/* One text through the stack: the whole of stdin, or with k (--stream)
+ * the chunk k handed out last.  Writes the result only when it passed. */
 static int run_one(const struct cli_opts *o, gs_stack *st, const char *in,
-		   size_t len)
+		   size_t len, const struct cli_chunker *k)
 {
 	gs_call *c = gs_call_new(st);
 	char *err = NULL;
@@ -30,19 +46,29 @@ static int run_one(const struct cli_opts *o, gs_stack *st, const char *in,
 			? gs_call_add_message(c, "user", in, len, &err)
 			: gs_call_set_answer(c, in, len, &err);
 	if (rc < 0) {
-		cli_err("stdin: %s", err ? err : gs_strerror(rc));
+		if (k && k->n > 1)
+			/* Offsets in err count from the chunk's start. */
+			cli_err("stdin: chunk %lu (from byte %llu): %s", k->n,
+				k->off, err ? err : gs_strerror(rc));
+		else
+			cli_err("stdin: %s", err ? err : gs_strerror(rc));
 		gs_free(err);
 		gs_call_free(c);
-		return rc == GS_ENOMEM ? EXIT_RUNTIME : EXIT_INPUT;
+		ret = rc == GS_ENOMEM ? EXIT_RUNTIME : EXIT_INPUT;
+		goto stopped;
 	}
 	rc = gs_call_run(c, o->phase);
 	if (rc < 0) {
 		cli_err("%s", gs_strerror(rc));
 		gs_call_free(c);
-		return EXIT_RUNTIME;
+		ret = EXIT_RUNTIME;
+		goto stopped;
 	}
-	if (o->verbose)
+	if (o->verbose) {
+		if (k)
+			chunk_say(k, len, ":");
 		cli_report(st, c, o->phase);
+	}
 	ret = cli_outcome_exit(c, rc, NULL);
 	if (ret == EXIT_PASS) {
 		if (o->json) {
@@ -54,8 +80,10 @@ static int run_one(const struct cli_opts *o, gs_stack *st, const char *in,
 			if (cli_own_text(c, o->phase, &t) < 0) {
 				cli_err("out of memory");
 				ret = EXIT_RUNTIME;
-			} else if (t.len) {
-				fwrite(t.data, 1, t.len, stdout);
+			} else if (t.len &&
+				   fwrite(t.data, 1, t.len, stdout) != t.len) {
+				cli_err("writing stdout failed");
+				ret = EXIT_RUNTIME;
 			}
 			gs_buf_free(&t);
 		}
@@ -65,6 +93,36 @@ static int run_one(const struct cli_opts *o, gs_stack *st, const char *in,
 		cli_err("writing stdout failed");
 		ret = EXIT_RUNTIME;
 	}
+stopped:
+	if (ret != EXIT_PASS && k) {
+		/* What came before is out already; say where it stopped. */
+		if (k->n == 1)
+			chunk_say(k, len, " not written; nothing was");
+		else
+			chunk_say(k, len, k->n == 2
+				  ? " not written; chunk 1 before it was"
+				  : " not written; the chunks before it were");
+	}
+	return ret;
+}
+
+/* --stream: each chunk (see cli_chunk_next) its own call, its output
+ * written before the next chunk is read; stops at the first chunk that
+ * does not pass. */
+static int run_stream(const struct cli_opts *o, gs_stack *st)
+{
+	struct cli_chunker k;
+	const char *s;
+	size_t len;
+	int r, ret = EXIT_PASS;
+
+	cli_chunker_init(&k, stdin, o->max_bytes);
+	while ((r = cli_chunk_next(&k, &s, &len)) > 0)
+		if ((ret = run_one(o, st, s, len, &k)) != EXIT_PASS)
+			break;
+	if (r < 0)
+		ret = -r;
+	cli_chunker_free(&k);
 	return ret;
 }
 
@@ -114,10 +172,12 @@ int cmd_filter(const struct cli_opts *o)
 		return rc;
 	if (o->jsonl) {
 		rc = run_jsonl(o, st);
+	} else if (o->stream) {
+		rc = run_stream(o, st);
 	} else {
 		rc = cli_read_all(stdin, o->max_bytes, &in, &len);
 		if (!rc)
-			rc = run_one(o, st, in, len);
+			rc = run_one(o, st, in, len, NULL);
 	}
 	gs_free(in);
 	gs_stack_free(st);

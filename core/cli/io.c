@@ -91,6 +91,128 @@ done:
 	return rc;
 }
 
+void cli_chunker_init(struct cli_chunker *k, FILE *fp, size_t max)
+{
+	memset(k, 0, sizeof *k);
+	k->fp = fp;
+	k->max = max;
+}
+
+void cli_chunker_free(struct cli_chunker *k)
+{
+	gs_free(k->buf);
+	k->buf = NULL;
+}
+
+/* Reads until k holds upto bytes or fp ends; the buffer grows to upto,
+ * which the caller keeps at most k->max. */
+static int chunk_fill(struct cli_chunker *k, size_t upto)
+{
+	if (k->cap < upto) {
+		char *p = gs_realloc(k->buf, upto);
+
+		if (!p) {
+			cli_err("out of memory reading stdin");
+			return -EXIT_RUNTIME;
+		}
+		k->buf = p;
+		k->cap = upto;
+	}
+	while (!k->eof && k->len < upto) {
+		size_t n = fread(k->buf + k->len, 1, upto - k->len, k->fp);
+
+		k->len += n;
+		if (n)
+			continue;
+		if (ferror(k->fp)) {
+			cli_err("stdin: %s", strerror(errno));
+			return -EXIT_RUNTIME;
+		}
+		k->eof = 1;
+	}
+	return 0;
+}
+
+/* Length of the longest s[0..cut) with cut <= lim that ends just after a
+ * '\n' outside an HTML tag: the last '<' before that '\n' (if any) has a
+ * '>' after it.  0 when there is none.  Every '\n' between an unclosed
+ * '<' and the candidate is inside that tag too, so the next candidate is
+ * the last '\n' before the '<': each byte is looked at about once. */
+static size_t chunk_cut(const char *s, size_t lim)
+{
+	const char *nl = memrchr(s, '\n', lim);
+
+	while (nl) {
+		const char *lt = memrchr(s, '<', (size_t)(nl - s));
+
+		if (!lt || memchr(lt + 1, '>', (size_t)(nl - lt - 1)))
+			return (size_t)(nl - s) + 1;
+		nl = memrchr(s, '\n', (size_t)(lt - s));
+	}
+	return 0;
+}
+
+int cli_chunk_next(struct cli_chunker *k, const char **s, size_t *len)
+{
+	size_t lim = k->max < CLI_CHUNK ? k->max : CLI_CHUNK, cut;
+	int rc;
+
+	if (k->used) {
+		/* The carry-over moves to the front of the same buffer. */
+		memmove(k->buf, k->buf + k->used, k->len - k->used);
+		k->len -= k->used;
+		k->off += k->used;
+		k->used = 0;
+	}
+	if ((rc = chunk_fill(k, lim)) < 0)
+		return rc;
+	if (!k->len) {
+		if (k->n)
+			return 0;
+		k->n = 1;
+		*s = "";
+		*len = 0;
+		return 1;
+	}
+	for (;;) {
+		if (k->eof && k->len <= lim) {
+			cut = k->len; /* the rest, whole */
+			break;
+		}
+		if ((cut = chunk_cut(k->buf, lim)))
+			break;
+		if (lim == k->max && !k->eof) {
+			/* A full buffer may be all there is left. */
+			int c = getc(k->fp);
+
+			if (c != EOF) {
+				ungetc(c, k->fp);
+			} else if (ferror(k->fp)) {
+				cli_err("stdin: %s", strerror(errno));
+				return -EXIT_RUNTIME;
+			} else {
+				k->eof = 1;
+				continue;
+			}
+		}
+		if (lim == k->max) {
+			cli_err("stdin: no line break outside an HTML tag "
+				"within %zu bytes at byte offset %llu; raise "
+				"--max-bytes", k->max, k->off);
+			return -EXIT_INPUT;
+		}
+		/* Doubling keeps the rescans linear in the chunk. */
+		lim = lim > k->max / 2 ? k->max : 2 * lim;
+		if ((rc = chunk_fill(k, lim)) < 0)
+			return rc;
+	}
+	k->used = cut;
+	k->n++;
+	*s = k->buf;
+	*len = cut;
+	return 1;
+}
+
 /* Plugins run inside this process, as PAM modules do: when one crashes
  * nothing can be saved, and nothing of the content at hand has been
  * written out.  What is left to do is say so on stderr (with write(2):

@@ -19,7 +19,7 @@ static void usage(FILE *fp)
 "                           security audit of a stack (keys, filters,\n"
 "                           logging, upstream, permissions); exit 1 when\n"
 "                           a check fails\n"
-"  filter -s STACK [-p PHASE] [--json | --jsonl]\n"
+"  filter -s STACK [-p PHASE] [--json | --jsonl | --stream]\n"
 "                           filter stdin through one phase of the stack\n"
 "  run    -s STACK [-m MODEL] [--json] [PROMPT | -]\n"
 "                           the whole trip: request phase, upstream,\n"
@@ -36,8 +36,14 @@ static void usage(FILE *fp)
 "                      the whole response JSON)\n"
 "      --jsonl         each stdin line is {\"text\": \"...\"}; each stdout\n"
 "                      line {\"text\",\"verdict\",\"reason\",\"filters\"}\n"
-"      --max-bytes N   largest input (or --jsonl line) accepted\n"
-"                      (default 67108864)\n"
+"      --stream        plain text, cut into chunks of about 1 MiB after\n"
+"                      a line break outside any HTML tag; each chunk is\n"
+"                      a text of its own (limits apply per chunk),\n"
+"                      written before the next is read: constant memory.\n"
+"                      Stops at the first chunk not passed, when earlier\n"
+"                      ones are out already: check the exit status\n"
+"      --max-bytes N   largest input (or --jsonl line, or --stream\n"
+"                      chunk) accepted (default 67108864)\n"
 "  -v, --verbose       report each filter's verdict and count on stderr\n"
 "  -h, --help          this help\n"
 "  -V, --version       version and plugin ABI\n"
@@ -45,7 +51,8 @@ static void usage(FILE *fp)
 "Exit status: 0 passed (possibly modified), 1 rejected, 2 usage or\n"
 "configuration error (run: also no API key), 3 runtime error (a filter\n"
 "or the upstream failed; nothing passed), 4 malformed input (JSON,\n"
-"UTF-8, NUL byte, size).  With --jsonl, 0 once every line is answered.\n"
+"UTF-8, NUL byte, size).  With --jsonl, 0 once every line is answered;\n"
+"with --stream, 0 once every chunk passed.\n"
 "\n"
 "Environment: GUARDSTACK_CONFDIR (default %s) and\n"
 "GUARDSTACK_PLUGIN_PATH (default %s), both ignored when setuid.\n"
@@ -74,6 +81,7 @@ int main(int argc, char **argv)
 		{ "model", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "jsonl", no_argument, NULL, 'L' },
+		{ "stream", no_argument, NULL, 'S' },
 		{ "max-bytes", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -113,6 +121,9 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			o.jsonl = 1;
+			break;
+		case 'S':
+			o.stream = 1;
 			break;
 		case 'M': {
 			char *end;
@@ -158,6 +169,15 @@ int main(int argc, char **argv)
 	}
 	if (o.json && o.jsonl) {
 		cli_err("--json and --jsonl exclude each other");
+		return EXIT_CONFIG;
+	}
+	if (o.stream && strcmp(cmd, "filter")) {
+		cli_err("%s: --stream applies only to filter", cmd);
+		return EXIT_CONFIG;
+	}
+	if (o.stream && (o.json || o.jsonl)) {
+		cli_err("--stream is for plain text: it excludes --json and "
+			"--jsonl");
 		return EXIT_CONFIG;
 	}
 	if (all && strcmp(cmd, "audit")) {

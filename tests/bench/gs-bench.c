@@ -20,8 +20,8 @@
  *     JSON parsing and serialising;
  *   - stack load time;
  *   - with --cli: `guardstack filter --jsonl` lines per second as a whole
- *     process, and the CLI's peak RSS on 10 and 50 MB of plain text and of
- *     JSON lines.
+ *     process, and the CLI's peak RSS on 10 and 50 MB of plain text (whole,
+ *     and with --stream) and of JSON lines.
  * First of all it checks correctness: the SHA-256 of every stack's output
  * on the corpus must equal the line in --expected (tests/bench/
  * expected.txt), recorded before any optimisation.  A mismatch fails the
@@ -749,21 +749,23 @@ static size_t write_jsonl(const char *path, const struct corpus *c,
 	return i;
 }
 
+/* `guardstack filter` over in; mode is NULL (plain text), "--jsonl" or
+ * "--stream". */
 static struct proc_result cli_run(const struct opts *o, const char *stack,
-				  const char *phase, int jsonl,
+				  const char *phase, const char *mode,
 				  const char *in)
 {
 	char *sp = strchr(stack, '.') ? path_in(o->stacks, stack)
 				      : gs_strndup(stack, strlen(stack));
 	char *argv[] = { (char *)o->cli, "filter", "-s", sp, "-p",
-			 (char *)phase, jsonl ? "--jsonl" : NULL, NULL };
+			 (char *)phase, (char *)mode, NULL };
 	struct proc_result r;
 
 	if (proc_run(argv, in, NULL, &r) < 0)
 		die("cannot run the CLI");
 	if (r.status != 0 && r.status != 1) {
-		fprintf(errfp, "gs-bench: %s filter -s %s -p %s%s < %s: exit "
-			"%d\n", o->cli, sp, phase, jsonl ? " --jsonl" : "", in,
+		fprintf(errfp, "gs-bench: %s filter -s %s -p %s %s < %s: exit "
+			"%d\n", o->cli, sp, phase, mode ? mode : "", in,
 			r.status);
 		exit(2);
 	}
@@ -806,7 +808,7 @@ static void cli(const struct opts *o, const struct corpus *c)
 
 		for (runs = 0; runs < o->runs && !(runs == SLOW_RUNS &&
 		     t[0] > SLOW_SECONDS); runs++)
-			t[runs] = cli_run(o, stack, phase, 1, jl_l).cpu;
+			t[runs] = cli_run(o, stack, phase, "--jsonl", jl_l).cpu;
 		s = median_of(t, runs);
 		printf("  filter --jsonl, %-8s phase: %9.0f lines/s "
 		       "(%zu lines of <= %u B text, %.1f MB JSON: %.0f "
@@ -817,7 +819,7 @@ static void cli(const struct opts *o, const struct corpus *c)
 		double t[64];
 
 		for (int r = 0; r < o->runs; r++)
-			t[r] = cli_run(o, "default", "response", 0,
+			t[r] = cli_run(o, "default", "response", NULL,
 				       plain_l).cpu;
 		printf("  filter (plain text), response phase: %.0f MB/s on "
 		       "%.1f MB (one text)\n", (double)c->text.len / 1e6 /
@@ -827,14 +829,20 @@ static void cli(const struct opts *o, const struct corpus *c)
 	{
 		struct proc_result a, b;
 
-		a = cli_run(o, "default", "response", 0, plain_s);
-		b = cli_run(o, "default", "response", 0, plain_l);
+		a = cli_run(o, "default", "response", NULL, plain_s);
+		b = cli_run(o, "default", "response", NULL, plain_l);
 		printf("    plain text  %6.1f MB in: %7.1f MB   %6.1f MB in: "
 		       "%7.1f MB\n", (double)small / 1e6,
 		       (double)a.maxrss_kb / 1024, (double)c->text.len / 1e6,
 		       (double)b.maxrss_kb / 1024);
-		a = cli_run(o, "default", "response", 1, jl_s);
-		b = cli_run(o, "default", "response", 1, jl_l);
+		a = cli_run(o, "default", "response", "--stream", plain_s);
+		b = cli_run(o, "default", "response", "--stream", plain_l);
+		printf("    --stream    %6.1f MB in: %7.1f MB   %6.1f MB in: "
+		       "%7.1f MB  (plain text, 1 MiB chunks)\n",
+		       (double)small / 1e6, (double)a.maxrss_kb / 1024,
+		       (double)c->text.len / 1e6, (double)b.maxrss_kb / 1024);
+		a = cli_run(o, "default", "response", "--jsonl", jl_s);
+		b = cli_run(o, "default", "response", "--jsonl", jl_l);
 		printf("    --jsonl     %6.1f MB in: %7.1f MB   %6.1f MB in: "
 		       "%7.1f MB  (%zu / %zu lines)\n",
 		       (double)jl_bytes_s / 1e6, (double)a.maxrss_kb / 1024,
