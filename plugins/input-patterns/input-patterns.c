@@ -1,0 +1,1313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * input-patterns - finds prompt-injection and jailbreak phrases in user
+ * input, on a normalised view of the text, and rejects, redacts or counts
+ * them.
+ *
+ * The rules (a file of named PCRE2 patterns) are compiled once, at stack
+ * load, each on its own.  Running dozens of rules at every position of
+ * every text costs time in proportion to the number of rules, so a
+ * prefilter decides where they run: for each rule, literals.c works out
+ * key words one of which every match must contain ("ignoreprevious",
+ * "disregard", ... in the text's letter stream, which no spacing,
+ * separator or look-alike trick can break), scan.c finds all key words of
+ * all rules in one pass at memory speed, and a rule runs only on windows
+ * of the text around its own key words (IP_WINDOW letters either side,
+ * extended while a match could still run past the end).  A text with no
+ * key word costs one pass and no matching.  Rules the parser cannot read
+ * run on every text.  `prefilter = no` runs every rule on every whole
+ * text instead: the reference the tests compare the prefilter with.
+ * Either way the result is what one alternation of all rules in file
+ * order would give: the leftmost match wins, and at one position the
+ * earlier rule.
+ *
+ * PCRE2 is called directly, not through gs_rx_*, for partial matching
+ * (a window's end must not look like the text's) and per-rule marks of
+ * where to start; the match and depth limits are the core's, so a rule
+ * cannot backtrack for long; hitting one fails the call closed.  Rules
+ * are JIT-compiled on first use, not at load: JIT compiling the shipped
+ * set costs ten times parsing it, and most rules never run on most
+ * traffic.  The JIT copy is made by the first thread that needs it and
+ * published with an atomic store; until then every thread interprets.
+ *
+ * Rules see a folded copy of each text, never the text itself:
+ *   - invisible characters are dropped (Unicode format characters such as
+ *     zero-width spaces and bidi controls, default-ignorables, other
+ *     controls, combining marks, private-use and unassigned code points);
+ *   - compatibility forms are folded (NFKD with marks stripped, then case
+ *     folding): fullwidth, mathematical and circled letters, ligatures,
+ *     accents all become plain lower-case letters;
+ *   - Cyrillic, Greek, Armenian and small-capital look-alikes of Latin
+ *     letters that Unicode does not fold become the Latin letter;
+ *   - Unicode tag characters (U+E0020..E007E, invisible "ASCII
+ *     smuggling") become the ASCII they encode;
+ *   - whitespace runs become one space, or one newline when the run holds
+ *     a line break, so rules can still anchor at line starts.
+ * A second view, built only when it differs and only searched when the
+ * first finds nothing (or for redaction), also joins letters split by
+ * separators ("i.g.n.o.r.e", "ig-nore", "i g n o r e"), drops emoji and
+ * other symbols, and reads digits used as letters ("1gn0r3").  Every byte
+ * of a view remembers the span of original code point(s) it came from, so
+ * a match maps back to an exact original span: redaction covers the
+ * invisible characters inside a phrase and never splits a UTF-8
+ * sequence.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* secure_getenv */
+#endif
+#include <errno.h>
+#include <stdatomic.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <utf8proc.h>
+
+#include "ip.h"
+
+#define IP_RULES_DEFAULT "injection.rules"
+#define IP_RULES_MAX (1u << 20) /* a rules file larger than this is a mistake */
+#define IP_NAME_MAX 64
+/* Rules match the folded text; \w, \d and \b stay ASCII (no UCP) so a
+ * word of another script next to "ignore" still leaves a boundary. */
+#define IP_RX_FLAGS (PCRE2_UTF | PCRE2_CASELESS | PCRE2_MULTILINE | \
+		     PCRE2_USE_OFFSET_LIMIT)
+/* The same limits as the core's gs_rx_* (core/rx.c). */
+#define IP_MATCH_LIMIT 5000000u
+#define IP_DEPTH_LIMIT 10000u
+/* redaction passes over one text: a new pass runs only when the last one
+ * uncovered a match (see ip_request) */
+#define IP_REDACT_PASSES 8
+
+enum { IP_REJECT, IP_REDACT, IP_FLAG };
+static const char *const ip_actions[] = { "reject", "redact", "flag", NULL };
+
+/* How far before a key word a match may start, for rules whose pattern
+ * does not bound it ([\w-]+, .*, ...): this many letters or digits (a
+ * documented limit of the prefilter).  Regions start IP_CONTEXT further
+ * back, so lookbehinds see the text before, and end IP_AHEAD after the
+ * key word, grown while a match runs into their end. */
+#define IP_WINDOW 256
+#define IP_CONTEXT 64
+#define IP_AHEAD 64
+
+typedef struct ip_rule {
+	char *name;
+	pcre2_code *code;
+	_Atomic(pcre2_code *) jit; /* a JIT-compiled copy, once made */
+	atomic_int jit_tried;
+	int keyed;          /* has key words: runs only around them */
+	size_t pre;         /* a match starts at most this far before one */
+} ip_rule;
+
+typedef struct ip_instance {
+	pcre2_general_context *gctx; /* per-call memory, through gs_alloc */
+	pcre2_match_context *mctx;   /* the match and depth limits */
+	ip_rule *rule;
+	size_t nrule;
+	ip_scanner *scanner;
+	int unkeyed;                 /* some rule has no key words */
+	int jit;                     /* JIT on first use (not under valgrind) */
+	int prefilter;
+	int action;
+	char *replacement;
+	size_t replen;
+} ip_instance;
+
+/* ---- matching ----------------------------------------------------- */
+
+typedef struct ip_span {
+	size_t start, end; /* original bytes */
+	const char *rule;  /* the rule's name, borrowed from the instance */
+} ip_span;
+
+typedef struct ip_spans {
+	ip_span *v;
+	size_t n, cap;
+} ip_spans;
+
+static int ip_spans_put(ip_spans *s, const ip_span *sp)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		ip_span *v = gs_realloc(s->v, cap * sizeof *v);
+
+		if (!v)
+			return GS_ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *sp;
+	return GS_OK;
+}
+
+/* The code to run for a rule: its JIT copy once there is one.  The first
+ * caller makes it (others interpret meanwhile); a failed JIT compile
+ * (no executable memory) is not tried again. */
+static const pcre2_code *ip_code(const ip_instance *in, ip_rule *r)
+{
+	pcre2_code *c = atomic_load_explicit(&r->jit, memory_order_acquire);
+
+	if (c || !in->jit)
+		return c ? c : r->code;
+	if (atomic_exchange(&r->jit_tried, 1))
+		return r->code;
+	if (!(c = pcre2_code_copy(r->code)))
+		return r->code;
+	if (pcre2_jit_compile(c, PCRE2_JIT_COMPLETE |
+			      PCRE2_JIT_PARTIAL_HARD) < 0) {
+		pcre2_code_free(c);
+		return r->code;
+	}
+	atomic_store_explicit(&r->jit, c, memory_order_release);
+	return c;
+}
+
+/* A stretch of the original text [start, end), searched from `from`
+ * (the bytes before are context for lookbehinds), around the key words
+ * hit[h0, h1).  With every rule on the whole text (no prefilter), h0 ==
+ * h1 and `whole` is set. */
+typedef struct ip_region {
+	size_t start, from, end;
+	size_t h0, h1;
+	int whole;
+} ip_region;
+
+typedef struct ip_regions {
+	ip_region *v;
+	size_t n, cap;
+} ip_regions;
+
+/* Whether a character is a letter or digit: such characters are never
+ * invisible and never dropped from a view, so counting them gives a
+ * lower bound on a stretch's length in either view. */
+static int ip_alnum_cp(int32_t c)
+{
+	if (c < 0x80)
+		return ip_stream_ascii[c] || (c >= '0' && c <= '9');
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LO:
+	case UTF8PROC_CATEGORY_ND:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Moves back from `at` over `count` letters or digits (or to 0). */
+static size_t ip_back(const char *s, size_t at, size_t count)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (at > 0 && count) {
+		size_t i = at - 1;
+		int32_t c = p[i];
+
+		if (c >= 0x80) {
+			while (i > 0 && (p[i] & 0xC0) == 0x80)
+				i--;
+			utf8proc_iterate(p + i, (utf8proc_ssize_t)(at - i), &c);
+		}
+		count -= ip_alnum_cp(c);
+		at = i;
+	}
+	return at;
+}
+
+/* Moves forward from `at` over `count` letters or digits (or to len). */
+static size_t ip_fwd(const char *s, size_t len, size_t at, size_t count)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (at < len && count) {
+		int32_t c = p[at];
+		utf8proc_ssize_t n = 1;
+
+		if (c >= 0x80) {
+			n = utf8proc_iterate(p + at,
+					     (utf8proc_ssize_t)(len - at), &c);
+			if (n <= 0)
+				n = 1;
+		}
+		count -= ip_alnum_cp(c);
+		at += (size_t)n;
+	}
+	return at;
+}
+
+static int ip_hit_cmp(const void *a, const void *b)
+{
+	const ip_hit *x = a, *y = b;
+
+	if (x->start != y->start)
+		return (x->start > y->start) - (x->start < y->start);
+	return (x->rule > y->rule) - (x->rule < y->rule);
+}
+
+static int ip_region_push(ip_regions *rs, const ip_region *g)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 8;
+		ip_region *v = gs_realloc(rs->v, cap * sizeof *v);
+
+		if (!v)
+			return GS_ENOMEM;
+		rs->v = v;
+		rs->cap = cap;
+	}
+	rs->v[rs->n++] = *g;
+	return GS_OK;
+}
+
+/* For ASCII text: keeps `lo` where ip_back(s, at, IP_WINDOW) would
+ * put it as `at` moves forward over the hits in order, in time linear
+ * in the text, not in the number of hits times the window. */
+typedef struct ip_slide {
+	size_t lo, at, count; /* count: letters and digits in [lo, at) */
+} ip_slide;
+
+static size_t ip_slide_to(ip_slide *w, const char *s, size_t at)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; w->at < at; w->at++)
+		w->count += (size_t)ip_alnum_cp(p[w->at]);
+	while (w->count > IP_WINDOW ||
+	       (w->count == IP_WINDOW && !ip_alnum_cp(p[w->lo])))
+		w->count -= (size_t)ip_alnum_cp(p[w->lo++]);
+	return w->lo;
+}
+
+static int ip_ascii(const char *s, size_t len)
+{
+	size_t i = 0;
+	uint64_t acc = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		acc |= x;
+	}
+	for (; i < len; i++)
+		acc |= (unsigned char)s[i];
+	return !(acc & 0x8080808080808080ull);
+}
+
+/* Where, at the earliest, a match around hit h may start. */
+static size_t ip_hit_lo(const ip_instance *in, const char *s, ip_slide *w,
+			int ascii, const ip_hit *h)
+{
+	size_t pre = in->rule[h->rule].pre;
+
+	if (pre != IP_PRE_UNKNOWN)
+		return ip_back(s, h->start, pre);
+	if (ascii)
+		return ip_slide_to(w, s, h->start);
+	return ip_back(s, h->start, IP_WINDOW);
+}
+
+/* The regions to search: stretches around key words, merged where they
+ * overlap (hits sorted by where they start); or the whole text for every
+ * rule. */
+static int ip_regions_make(const ip_instance *in, const char *s,
+			   size_t len, ip_hits *h, ip_regions *rs)
+{
+	ip_slide w = { 0, 0, 0 };
+	size_t i;
+	int ascii, rc;
+
+	/* the sliding window counts letters of ASCII text */
+	ascii = ip_ascii(s, len);
+
+	if (!in->prefilter || in->unkeyed) {
+		ip_region g = { 0, 0, len, 0, 0, 1 };
+
+		return ip_region_push(rs, &g);
+	}
+	qsort(h->v, h->n, sizeof *h->v, ip_hit_cmp);
+	for (i = 0; i < h->n; i++) {
+		size_t lo = ip_hit_lo(in, s, &w, ascii, &h->v[i]);
+		size_t hi = ip_fwd(s, len, h->v[i].end, IP_AHEAD);
+
+		h->v[i].lo = lo;
+		ip_region *last = rs->n ? &rs->v[rs->n - 1] : NULL;
+
+		if (last && lo <= last->end) {
+			if (hi > last->end)
+				last->end = hi;
+			if (lo < last->from)
+				last->from = lo;
+			last->h1 = i + 1;
+		} else {
+			ip_region g = { 0, lo, hi, i, i + 1, 0 };
+
+			if ((rc = ip_region_push(rs, &g)) < 0)
+				return rc;
+		}
+	}
+	for (i = 0; i < rs->n; i++)
+		rs->v[i].start = ip_back(s, rs->v[i].from, IP_CONTEXT);
+	return GS_OK;
+}
+
+/* Extends region i to `to` and swallows the regions it now reaches. */
+static void ip_region_grow(ip_regions *rs, size_t i, size_t to)
+{
+	ip_region *g = &rs->v[i];
+
+	g->end = to;
+	while (i + 1 < rs->n && rs->v[i + 1].from <= g->end) {
+		ip_region *nx = &rs->v[i + 1];
+
+		if (nx->end > g->end)
+			g->end = nx->end;
+		g->h1 = nx->h1;
+		memmove(nx, nx + 1, (rs->n - i - 2) * sizeof *nx);
+		rs->n--;
+	}
+}
+
+/* One rule's leftmost non-empty match in a view starting in [from,
+ * limit]: 1 (ov set), 0, IP_PARTIAL (it ran into the end of a region
+ * that is not the end of the text), or GS_E*. */
+#define IP_PARTIAL 2
+static int ip_find1(pcre2_match_context *mc, const pcre2_code *code,
+		    pcre2_match_data *md, const ip_view *v, size_t from,
+		    size_t limit, int window)
+{
+	const char *s = v->text.data;
+	size_t len = v->text.len;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+	uint32_t opts = PCRE2_NO_UTF_CHECK |
+			(window ? PCRE2_PARTIAL_HARD : 0);
+	int rc;
+
+	pcre2_set_offset_limit(mc, limit >= len ? PCRE2_UNSET : limit);
+	for (;;) {
+		if (from > len || from > limit)
+			return 0;
+		/* rc 0 only says the ovector is short: we read group 0 only */
+		rc = pcre2_match(code, (PCRE2_SPTR)s, len, from, opts, md, mc);
+		if (rc == PCRE2_ERROR_NOMATCH)
+			return 0;
+		if (rc == PCRE2_ERROR_PARTIAL)
+			return IP_PARTIAL;
+		if (rc == PCRE2_ERROR_NOMEMORY)
+			return GS_ENOMEM;
+		if (rc < 0)
+			return GS_ELIMIT; /* match, depth or heap limit */
+		if (ov[1] > ov[0])
+			return 1;
+		/* an empty match (lookarounds only) judges nothing: step on
+		 * by one code point */
+		from = ov[0] + 1;
+		while (from < len && ((unsigned char)s[from] & 0xC0) == 0x80)
+			from++;
+	}
+}
+
+/* Where, in a view, a rule may start matching around its key words: an
+ * interval of start positions per key word, merged per rule. */
+typedef struct ip_iv {
+	uint32_t rule;
+	size_t a, b;
+} ip_iv;
+
+static int ip_iv_cmp(const void *x, const void *y)
+{
+	const ip_iv *p = x, *q = y;
+
+	if (p->rule != q->rule)
+		return (p->rule > q->rule) - (p->rule < q->rule);
+	return (p->a > q->a) - (p->a < q->a);
+}
+
+/* One rule of a region: its intervals, the first one not yet passed,
+ * and its next match (cached: searched again only when a chosen match
+ * ended past the start of it). */
+typedef struct ip_slot {
+	uint32_t rule;
+	size_t i0, i1, cur;
+	size_t start, end; /* view bytes; start SIZE_MAX: no more */
+	int fresh;
+} ip_slot;
+
+/* Per-call scratch space, reused across texts and regions. */
+typedef struct ip_work {
+	pcre2_match_context *mc; /* the instance's, plus an offset limit */
+	pcre2_match_data *md;
+	ip_iv *iv;
+	size_t niv, ivcap;
+	ip_slot *slot;
+	size_t nslot, slotcap;
+} ip_work;
+
+/* Moves back n code points in a view (not before `floor`). */
+static size_t ip_view_back(const ip_view *v, size_t at, size_t n,
+			   size_t floor)
+{
+	const char *s = v->text.data;
+
+	while (at > floor && n--) {
+		at--;
+		while (at > floor && ((unsigned char)s[at] & 0xC0) == 0x80)
+			at--;
+	}
+	return at;
+}
+
+/* The first view byte at or after original offset `at` (relative). */
+static size_t ip_view_at(const ip_view *v, size_t at)
+{
+	size_t lo = 0, hi = v->text.len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->os[mid] < at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Sets up the slots of one view of a region. */
+static int ip_slots(const ip_instance *in, ip_work *w, const ip_view *v,
+		    const char *s, const ip_hits *h, const ip_region *g,
+		    size_t from)
+{
+	size_t k, n;
+
+	w->niv = w->nslot = 0;
+	n = g->whole ? in->nrule : g->h1 - g->h0;
+	if (n > w->ivcap) {
+		ip_iv *nv = gs_realloc(w->iv, n * sizeof *nv);
+
+		if (!nv)
+			return GS_ENOMEM;
+		w->iv = nv;
+		w->ivcap = n;
+	}
+	if (n > w->slotcap) {
+		ip_slot *ns = gs_realloc(w->slot, n * sizeof *ns);
+
+		if (!ns)
+			return GS_ENOMEM;
+		w->slot = ns;
+		w->slotcap = n;
+	}
+	for (k = 0; k < n; k++) {
+		ip_iv *iv = &w->iv[w->niv];
+
+		if (g->whole) {
+			iv->rule = (uint32_t)k;
+			iv->a = from;
+			iv->b = SIZE_MAX;
+		} else {
+			const ip_hit *hit = &h->v[g->h0 + k];
+			size_t pre = in->rule[hit->rule].pre;
+			size_t b = ip_view_at(v, hit->start - g->start);
+
+			if (b >= v->text.len)
+				continue; /* folded away in this view */
+			/* a character folded into several letters: the key
+			 * may start at any of them */
+			while (b + 1 < v->text.len && v->os[b + 1] == v->os[b])
+				b++;
+			iv->rule = hit->rule;
+			iv->b = b;
+			iv->a = pre == IP_PRE_UNKNOWN
+				? ip_view_at(v, hit->lo - g->start)
+				: ip_view_back(v, b, pre + 4, from);
+			if (iv->a < from)
+				iv->a = from;
+			if (iv->a > iv->b)
+				iv->a = iv->b;
+		}
+		w->niv++;
+	}
+	qsort(w->iv, w->niv, sizeof *w->iv, ip_iv_cmp);
+	/* merge each rule's overlapping intervals, one slot per rule */
+	for (k = 0, n = 0; k < w->niv; k++) {
+		ip_slot *sl = w->nslot ? &w->slot[w->nslot - 1] : NULL;
+
+		if (sl && sl->rule == w->iv[k].rule) {
+			ip_iv *last = &w->iv[n - 1];
+
+			if (w->iv[k].a <= last->b + 1) {
+				if (w->iv[k].b > last->b)
+					last->b = w->iv[k].b;
+				continue;
+			}
+			w->iv[n++] = w->iv[k];
+			sl->i1 = n;
+			continue;
+		}
+		w->iv[n] = w->iv[k];
+		sl = &w->slot[w->nslot++];
+		sl->rule = w->iv[k].rule;
+		sl->i0 = sl->cur = n;
+		sl->i1 = ++n;
+		sl->fresh = 0;
+	}
+	w->niv = n;
+	return GS_OK;
+}
+
+/* A slot's leftmost match starting at or after `from`. */
+static int ip_slot_next(const ip_instance *in, ip_work *w, ip_slot *sl,
+			const ip_view *v, size_t from, int window)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(w->md);
+	const pcre2_code *code = ip_code(in, &in->rule[sl->rule]);
+
+	sl->fresh = 1;
+	sl->start = SIZE_MAX;
+	for (; sl->cur < sl->i1; sl->cur++) {
+		const ip_iv *iv = &w->iv[sl->cur];
+		int rc;
+
+		if (iv->b < from)
+			continue;
+		rc = ip_find1(w->mc, code, w->md, v,
+			      iv->a > from ? iv->a : from, iv->b, window);
+		if (rc < 0 || rc == IP_PARTIAL)
+			return rc;
+		if (rc == 1) {
+			sl->start = ov[0];
+			sl->end = ov[1];
+			return GS_OK;
+		}
+	}
+	return GS_OK;
+}
+
+/* Collects the matches of one view of a region (all, or the first):
+ * leftmost first, at one position the earlier rule, each search going
+ * on from where the chosen match ended, as one alternation of all the
+ * rules would.  GS_OK, IP_PARTIAL or GS_E*. */
+static int ip_scan(const ip_instance *in, ip_work *w, const ip_view *v,
+		   const char *s, const ip_hits *h, const ip_region *g,
+		   size_t len, int all, ip_spans *out)
+{
+	size_t k, from;
+	int window = g->end < len, rc;
+
+	if (!v->text.len) /* nothing visible: no rule matches nothing */
+		return GS_OK;
+	from = ip_view_at(v, g->from - g->start);
+	if ((rc = ip_slots(in, w, v, s, h, g, from)) < 0)
+		return rc;
+	for (;;) {
+		ip_slot *best = NULL;
+		ip_span hit;
+
+		for (k = 0; k < w->nslot; k++) {
+			ip_slot *sl = &w->slot[k];
+
+			if (!sl->fresh || (sl->start != SIZE_MAX &&
+					   sl->start < from)) {
+				rc = ip_slot_next(in, w, sl, v, from, window);
+				if (rc < 0 || rc == IP_PARTIAL)
+					return rc;
+			}
+			if (sl->start != SIZE_MAX &&
+			    (!best || sl->start < best->start))
+				best = sl;
+		}
+		if (!best)
+			return GS_OK;
+		hit.start = g->start + v->os[best->start];
+		hit.end = g->start + v->oe[best->end - 1];
+		hit.rule = in->rule[best->rule].name;
+		if ((rc = ip_spans_put(out, &hit)) < 0)
+			return rc;
+		if (!all)
+			return GS_OK;
+		from = best->end;
+	}
+}
+
+enum { IP_VIEW_PLAIN = 1, IP_VIEW_JOINED = 2 };
+
+/* Searches one region in the views asked for.  GS_OK, IP_PARTIAL (the
+ * region must grow) or GS_E*. */
+static int ip_region_scan(const ip_instance *in, ip_work *w, const char *s,
+			  size_t len, const ip_hits *h, const ip_region *g,
+			  int views, int all, ip_spans *out)
+{
+	ip_units u = { NULL, 0, 0, 0, 0, 0 };
+	ip_view a = IP_VIEW_INIT, b = IP_VIEW_INIT;
+	int rc;
+
+	if ((rc = ip_normalise(s + g->start, g->end - g->start, &u)) < 0)
+		goto out;
+	if (views & IP_VIEW_PLAIN) {
+		if ((rc = ip_view_plain(&a, &u)) < 0 ||
+		    (rc = ip_scan(in, w, &a, s, h, g, len, all, out)) != GS_OK)
+			goto out;
+	}
+	if (views & IP_VIEW_JOINED) {
+		if ((rc = ip_view_joined(&b, &u)) == 1)
+			rc = ip_scan(in, w, &b, s, h, g, len, all, out);
+	}
+out:
+	ip_units_free(&u);
+	ip_view_free(&a);
+	ip_view_free(&b);
+	return rc;
+}
+
+static int ip_span_cmp(const void *a, const void *b)
+{
+	const ip_span *x = a, *y = b;
+
+	if (x->start != y->start)
+		return (x->start > y->start) - (x->start < y->start);
+	return (x->end < y->end) - (x->end > y->end);
+}
+
+/* Sorts the spans of both views and merges overlapping ones. */
+static void ip_spans_merge(ip_spans *s)
+{
+	size_t i, n = 0;
+
+	if (s->n < 2)
+		return;
+	qsort(s->v, s->n, sizeof *s->v, ip_span_cmp);
+	for (i = 1; i < s->n; i++) {
+		if (s->v[i].start < s->v[n].end) {
+			if (s->v[i].end > s->v[n].end)
+				s->v[n].end = s->v[i].end;
+		} else {
+			s->v[++n] = s->v[i];
+		}
+	}
+	s->n = n + 1;
+}
+
+/* Searches the regions in the views asked for, growing a region when a
+ * match ran into its end. */
+static int ip_regions_scan(const ip_instance *in, ip_work *w, const char *s,
+			   size_t len, const ip_hits *h, ip_regions *rs,
+			   int views, int all, ip_spans *out)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < rs->n; i++) {
+		size_t mark = out->n;
+		ip_region *g = &rs->v[i];
+
+		rc = ip_region_scan(in, w, s, len, h, g, views, all, out);
+		if (rc == IP_PARTIAL) {
+			/* a match may run on past the region: grow it (by
+			 * twice as much each time) and search it again */
+			out->n = mark;
+			ip_region_grow(rs, i, ip_fwd(s, len, g->end,
+						     2 * (g->end - g->from) +
+						     IP_AHEAD));
+			i--;
+			continue;
+		}
+		if (rc < 0)
+			return rc;
+		if (!all && out->n)
+			return GS_OK;
+	}
+	return GS_OK;
+}
+
+/* Matches one text: the first match only when rejecting (the joined view
+ * only when the plain one has none anywhere), every match of both views
+ * otherwise. */
+static int ip_match(const ip_instance *in, ip_work *w, const char *s,
+		    size_t len, ip_spans *out)
+{
+	ip_hits h = { NULL, 0, 0 };
+	ip_regions rs = { NULL, 0, 0 };
+	int all = in->action != IP_REJECT, rc = GS_OK;
+
+	if (len >= UINT32_MAX)
+		return GS_ELIMIT;
+	if (in->prefilter && !in->unkeyed &&
+	    ((rc = ip_scanner_run(in->scanner, s, len, &h)) < 0 || !h.n))
+		goto out;
+	if ((rc = ip_regions_make(in, s, len, &h, &rs)) < 0)
+		goto out;
+	if (all) {
+		rc = ip_regions_scan(in, w, s, len, &h, &rs, IP_VIEW_PLAIN |
+				     IP_VIEW_JOINED, 1, out);
+	} else {
+		rc = ip_regions_scan(in, w, s, len, &h, &rs, IP_VIEW_PLAIN, 0,
+				     out);
+		if (rc == GS_OK && !out->n)
+			rc = ip_regions_scan(in, w, s, len, &h, &rs,
+					     IP_VIEW_JOINED, 0, out);
+	}
+	if (rc >= 0)
+		ip_spans_merge(out);
+out:
+	gs_free(h.v);
+	gs_free(rs.v);
+	return rc < 0 ? rc : 0;
+}
+
+static int ip_redact(const ip_instance *in, gs_ctx *ctx, size_t t,
+		     const char *s, size_t len, const ip_spans *sp)
+{
+	gs_buf b = GS_BUF_INIT;
+	size_t i, at = 0;
+	int rc = GS_OK;
+
+	for (i = 0; i < sp->n && rc == GS_OK; i++) {
+		rc = gs_buf_append(&b, s + at, sp->v[i].start - at);
+		if (rc == GS_OK)
+			rc = gs_buf_append(&b, in->replacement, in->replen);
+		at = sp->v[i].end;
+	}
+	if (rc == GS_OK)
+		rc = gs_buf_append(&b, s + at, len - at);
+	if (rc == GS_OK)
+		rc = gs_text_replace_buf(ctx, t, &b);
+	gs_buf_free(&b);
+	return rc;
+}
+
+static gs_result ip_request(void *instance, gs_ctx *ctx)
+{
+	const ip_instance *in = instance;
+	size_t t, n = gs_text_count(ctx);
+	ip_work w = { NULL, NULL, NULL, 0, 0, NULL, 0, 0 };
+	ip_spans sp = { NULL, 0, 0 };
+	unsigned long total = 0;
+	gs_result res = GS_RESULT_OK;
+	int rc = GS_ENOMEM;
+
+	/* the match context is copied: each search sets its offset limit */
+	if ((w.mc = pcre2_match_context_copy(in->mctx)) &&
+	    (w.md = pcre2_match_data_create(1, in->gctx)))
+		rc = GS_OK;
+
+	for (t = 0; t < n && rc == GS_OK; t++) {
+		size_t len;
+		const char *s = gs_text_get(ctx, t, &len);
+
+		sp.n = 0;
+		if (!s || (rc = ip_match(in, &w, s, len, &sp)) < 0 || !sp.n)
+			continue;
+		total += sp.n;
+		if (in->action == IP_REJECT) {
+			gs_reject(ctx, "rule %s matched",
+				  sp.v[0].rule);
+			res = GS_RESULT_REJECT;
+			break;
+		}
+		if (in->action != IP_REDACT)
+			continue;
+		rc = ip_redact(in, ctx, t, s, len, &sp);
+		/* The replacement's edges are word boundaries the text may
+		 * have lacked: in "promptignore previous instructions" the
+		 * second phrase has none until "prompt" is redacted.  Scan
+		 * the result again until nothing matches (a bounded number
+		 * of times), so the output holds nothing this filter would
+		 * redact. */
+		for (int pass = 1; rc == GS_OK && pass < IP_REDACT_PASSES;
+		     pass++) {
+			sp.n = 0;
+			s = gs_text_get(ctx, t, &len);
+			if (!s || (rc = ip_match(in, &w, s, len, &sp)) < 0 ||
+			    !sp.n)
+				break;
+			total += sp.n;
+			rc = ip_redact(in, ctx, t, s, len, &sp);
+		}
+	}
+	if (rc == GS_ELIMIT) {
+		gs_reject(ctx, "match limit reached; "
+			  "the input could not be checked");
+		res = GS_RESULT_ERROR;
+	} else if (rc < 0) {
+		gs_reject(ctx, "%s", gs_strerror(rc));
+		res = GS_RESULT_ERROR;
+	}
+	if (total)
+		gs_count(ctx, total);
+	gs_free(sp.v);
+	gs_free(w.iv);
+	gs_free(w.slot);
+	pcre2_match_data_free(w.md);
+	pcre2_match_context_free(w.mc);
+	return res;
+}
+
+/* ---- rules file --------------------------------------------------- */
+
+/* A rule must not refer to groups by number or name, name its own
+ * groups, or use backtracking verbs: a rule is one stretch of text the
+ * prefilter can reason about, and (*ACCEPT), \K and friends would make
+ * its reported span something else.  A rough lexical check that errs on
+ * the side of refusing. */
+static const char *ip_refers(const char *p)
+{
+	int cls = 0;
+
+	for (; *p; p++) {
+		if (p[0] == '\\' && p[1] == 'Q') {
+			const char *e = strstr(p + 2, "\\E");
+
+			if (!e)
+				return NULL;
+			p = e + 1;
+			continue;
+		}
+		if (*p == '\\') {
+			if ((p[1] >= '1' && p[1] <= '9') || p[1] == 'g' ||
+			    p[1] == 'k')
+				return "a back reference";
+			if (p[1])
+				p++;
+			continue;
+		}
+		if (cls) {
+			if (*p == ']')
+				cls = 0;
+			continue;
+		}
+		if (*p == '[') {
+			cls = 1;
+			if (p[1] == '^')
+				p++;
+			if (p[1] == ']')
+				p++;
+			continue;
+		}
+		if (p[0] == '(' && p[1] == '*')
+			return "a (*VERB)";
+		if (p[0] != '(' || p[1] != '?')
+			continue;
+		if ((p[2] == '<' && p[3] != '=' && p[3] != '!') ||
+		    p[2] == '\'' || !strncmp(p + 2, "P<", 2))
+			return "a named group";
+		if (!strncmp(p + 2, "P=", 2) || !strncmp(p + 2, "P>", 2) ||
+		    p[2] == '&' || p[2] == 'R' || p[2] == '(' ||
+		    (p[2] >= '0' && p[2] <= '9') ||
+		    ((p[2] == '+' || p[2] == '-') &&
+		     p[3] >= '0' && p[3] <= '9'))
+			return "a group reference, recursion or condition";
+	}
+	return NULL;
+}
+
+/* Compiles a pattern; on failure writes "message at offset N" to err.
+ * Compiled (and JIT) code uses PCRE2's own allocator, not gs_alloc: it is
+ * made once, at load, and libpcre2 10.42's JIT compiler crashes when its
+ * allocator fails, which fault injection would make it do. */
+static pcre2_code *ip_compile(const char *pat, char *err, size_t errlen)
+{
+	PCRE2_UCHAR msg[160];
+	PCRE2_SIZE off;
+	pcre2_code *code;
+	int ec;
+
+	code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+			     IP_RX_FLAGS, &ec, &off, NULL);
+	if (!code) {
+		pcre2_get_error_message(ec, msg, sizeof msg);
+		snprintf(err, errlen, "%s at offset %zu", (char *)msg,
+			 (size_t)off);
+	}
+	return code;
+}
+
+/* Checks and compiles one rule: its code, or NULL with the error set
+ * (*rc GS_EINVAL or GS_ENOMEM). */
+static pcre2_code *ip_rule_compile(const ip_instance *in, gs_config *cfg,
+				   const char *file, long line,
+				   const char *name, const char *pat, int *rc)
+{
+	char err[256];
+	const char *why;
+	pcre2_match_data *md;
+	pcre2_code *code;
+	int m;
+
+	*rc = GS_EINVAL;
+	if ((why = ip_refers(pat))) {
+		gs_config_error_at(cfg, file, line, "rule %s: uses %s, which "
+				   "a rule may not", name, why);
+		return NULL;
+	}
+	if (!(code = ip_compile(pat, err, sizeof err))) {
+		gs_config_error_at(cfg, file, line, "rule %s: %s", name, err);
+		return NULL;
+	}
+	if (!(md = pcre2_match_data_create(1, in->gctx))) {
+		pcre2_code_free(code);
+		*rc = GS_ENOMEM;
+		return NULL;
+	}
+	m = pcre2_match(code, (PCRE2_SPTR)"", 0, 0, 0, md, in->mctx);
+	pcre2_match_data_free(md);
+	if (m >= 0) {
+		gs_config_error_at(cfg, file, line,
+				   "rule %s: matches the empty string", name);
+		pcre2_code_free(code);
+		return NULL;
+	}
+	*rc = GS_OK;
+	return code;
+}
+
+static int ip_read_file(gs_config *cfg, const char *key, const char *path,
+			gs_buf *out)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int rc = GS_EINVAL;
+
+	if (fd < 0) {
+		gs_config_error(cfg, key, "%s: %s", path, strerror(errno));
+		return GS_EIO;
+	}
+	if (fstat(fd, &st) < 0) {
+		gs_config_error(cfg, key, "%s: %s", path, strerror(errno));
+		rc = GS_EIO;
+	} else if (!S_ISREG(st.st_mode)) {
+		gs_config_error(cfg, key, "%s: not a regular file", path);
+	} else if (st.st_size > (off_t)IP_RULES_MAX) {
+		gs_config_error(cfg, key, "%s: larger than 1 MiB", path);
+	} else {
+		rc = gs_buf_reserve(out, (size_t)st.st_size + 1);
+	}
+	while (rc == GS_OK) {
+		char chunk[4096];
+		ssize_t n = read(fd, chunk, sizeof chunk);
+
+		if (n == 0)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			gs_config_error(cfg, key, "%s: %s", path,
+					strerror(errno));
+			rc = GS_EIO;
+		} else if (out->len + (size_t)n > IP_RULES_MAX) {
+			gs_config_error(cfg, key, "%s: larger than 1 MiB",
+					path);
+			rc = GS_EINVAL;
+		} else {
+			rc = gs_buf_append(out, chunk, (size_t)n);
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+static int ip_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-';
+}
+
+/* Parses one line in place: 0 for a blank or comment line, 1 with *name
+ * and *pat set, GS_EINVAL (error set) for anything else. */
+static int ip_parse_line(gs_config *cfg, const char *file, long line,
+			 char *p, char **name, char **pat)
+{
+	char *q = p + strlen(p);
+
+	/* trailing blanks and a CR are not part of the pattern */
+	while (q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r'))
+		*--q = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p || *p == '#')
+		return 0;
+	for (*name = p; ip_name_char(*p); p++)
+		;
+	if (p == *name || p - *name > IP_NAME_MAX ||
+	    (*p != ' ' && *p != '\t')) {
+		gs_config_error_at(cfg, file, line, "expected `NAME PATTERN' "
+				   "with a NAME of up to %d characters "
+				   "a-z 0-9 _ -", IP_NAME_MAX);
+		return GS_EINVAL;
+	}
+	*p++ = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	*pat = p;
+	if (!*p) {
+		gs_config_error_at(cfg, file, line, "rule %s: no pattern",
+				   *name);
+		return GS_EINVAL;
+	}
+	return 1;
+}
+
+/* Names seen so far (pointing into the file buffer) and their lines. */
+typedef struct ip_seen {
+	const char **name;
+	long *line;
+	size_t n, cap;
+} ip_seen;
+
+/* 0 when the name is new (and now recorded), else the line it was
+ * first defined on; GS_ENOMEM. */
+static long ip_seen_add(ip_seen *s, const char *name, long line)
+{
+	size_t k;
+
+	for (k = 0; k < s->n; k++)
+		if (!strcmp(s->name[k], name))
+			return s->line[k];
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		const char **nv = gs_realloc(s->name, cap * sizeof *nv);
+		long *lv;
+
+		if (!nv)
+			return GS_ENOMEM;
+		s->name = nv;
+		if (!(lv = gs_realloc(s->line, cap * sizeof *lv)))
+			return GS_ENOMEM;
+		s->line = lv;
+		s->cap = cap;
+	}
+	s->name[s->n] = name;
+	s->line[s->n++] = line;
+	return 0;
+}
+
+/* Adds a compiled rule and its key words (lits[] grows with it). */
+static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
+		       const char *pat, pcre2_code *code)
+{
+	ip_rule *v = gs_realloc(in->rule, (in->nrule + 1) * sizeof *v);
+	ip_lits *lv;
+	uint32_t lb = 0;
+	int rc;
+
+	if (!v) {
+		pcre2_code_free(code);
+		return GS_ENOMEM;
+	}
+	in->rule = v;
+	v = &in->rule[in->nrule];
+	v->code = code;
+	atomic_init(&v->jit, NULL);
+	atomic_init(&v->jit_tried, 0);
+	v->keyed = 0;
+	if (!(v->name = gs_strndup(name, strlen(name)))) {
+		pcre2_code_free(code);
+		return GS_ENOMEM;
+	}
+	in->nrule++;
+	if (!(lv = gs_realloc(*lits, in->nrule * sizeof *lv)))
+		return GS_ENOMEM;
+	*lits = lv;
+	lv[in->nrule - 1].v = NULL;
+	lv[in->nrule - 1].n = 0;
+	lv[in->nrule - 1].pre = IP_PRE_UNKNOWN;
+	if ((rc = ip_lit_extract(pat, &lv[in->nrule - 1])) < 0)
+		return rc;
+	/* a lookbehind longer than the context a window keeps before where
+	 * it is searched could look at text the window does not hold */
+	pcre2_pattern_info(code, PCRE2_INFO_MAXLOOKBEHIND, &lb);
+	if (rc == 1 && lb <= IP_CONTEXT / 2) {
+		v->keyed = 1;
+		v->pre = lv[in->nrule - 1].pre;
+	} else {
+		ip_lits_free(&lv[in->nrule - 1]);
+		in->unkeyed = 1;
+	}
+	return GS_OK;
+}
+
+/* Reads the rules file, compiles each rule and builds the prefilter. */
+static int ip_load(ip_instance *in, gs_config *cfg, const char *key,
+		   const char *path)
+{
+	gs_buf file = GS_BUF_INIT;
+	ip_seen seen = { NULL, NULL, 0, 0 };
+	ip_lits *lits = NULL;
+	pcre2_code *code;
+	long line = 0, first;
+	char *p, *end, *name, *pat;
+	size_t k;
+	int rc;
+
+	if ((rc = gs_config_check_file(cfg, key, path)) < 0 ||
+	    (rc = ip_read_file(cfg, key, path, &file)) < 0)
+		goto out;
+	if (file.len && (memchr(file.data, '\0', file.len) ||
+			 gs_utf8_check(file.data, file.len) != file.len)) {
+		gs_config_error(cfg, key, "%s: not UTF-8 text", path);
+		rc = GS_EINVAL;
+		goto out;
+	}
+	for (p = file.data; p && p < file.data + file.len; p = end + 1) {
+		line++;
+		if (!(end = memchr(p, '\n', file.data + file.len - p)))
+			end = file.data + file.len; /* the buffer's NUL */
+		*end = '\0';
+		rc = ip_parse_line(cfg, path, line, p, &name, &pat);
+		if (rc < 0)
+			goto out;
+		if (rc == 0)
+			continue;
+		if ((first = ip_seen_add(&seen, name, line)) != 0) {
+			rc = (int)first;
+			if (first > 0) {
+				gs_config_error_at(cfg, path, line, "rule %s: "
+						   "defined twice (first on "
+						   "line %ld)", name, first);
+				rc = GS_EINVAL;
+			}
+			goto out;
+		}
+		if (!(code = ip_rule_compile(in, cfg, path, line, name, pat,
+					     &rc)) ||
+		    (rc = ip_rule_add(in, &lits, name, pat, code)) < 0)
+			goto out;
+	}
+	if (!in->nrule) {
+		gs_config_error(cfg, key, "%s: no rules", path);
+		rc = GS_EINVAL;
+		goto out;
+	}
+	rc = ip_scanner_new(lits, in->nrule, &in->scanner);
+out:
+	for (k = 0; lits && k < in->nrule; k++)
+		ip_lits_free(&lits[k]);
+	gs_free(lits);
+	gs_buf_free(&file);
+	gs_free(seen.name);
+	gs_free(seen.line);
+	return rc;
+}
+
+/* ---- instance ----------------------------------------------------- */
+
+static void *ip_pcre_alloc(PCRE2_SIZE n, void *data)
+{
+	(void)data;
+	return gs_alloc(n);
+}
+
+static void ip_pcre_free(void *p, void *data)
+{
+	(void)data;
+	gs_free(p);
+}
+
+static void ip_destroy(void *instance)
+{
+	ip_instance *in = instance;
+
+	if (!in)
+		return;
+	while (in->nrule) {
+		in->nrule--;
+		pcre2_code_free(in->rule[in->nrule].code);
+		pcre2_code_free(atomic_load(&in->rule[in->nrule].jit));
+		gs_free(in->rule[in->nrule].name);
+	}
+	gs_free(in->rule);
+	ip_scanner_free(in->scanner);
+	pcre2_match_context_free(in->mctx);
+	pcre2_general_context_free(in->gctx);
+	gs_free(in->replacement);
+	gs_free(in);
+}
+
+/* Without `rules =`: injection.rules beside the stack file, where the
+ * shipped one is installed next to default.ini. */
+static char *ip_default_rules(const gs_config *cfg)
+{
+	gs_buf b = GS_BUF_INIT;
+
+	if (gs_buf_printf(&b, "%s/%s", gs_config_dir(cfg),
+			  IP_RULES_DEFAULT) < 0)
+		return NULL;
+	return gs_buf_steal(&b, NULL);
+}
+
+static int ip_contexts(ip_instance *in)
+{
+	in->gctx = pcre2_general_context_create(ip_pcre_alloc, ip_pcre_free,
+						NULL);
+	if (!in->gctx)
+		return GS_ENOMEM;
+	in->mctx = pcre2_match_context_create(in->gctx);
+	if (!in->mctx)
+		return GS_ENOMEM;
+	pcre2_set_match_limit(in->mctx, IP_MATCH_LIMIT);
+	pcre2_set_depth_limit(in->mctx, IP_DEPTH_LIMIT);
+	return GS_OK;
+}
+
+static int ip_create(gs_config *cfg, void **instance)
+{
+	ip_instance *in = gs_calloc(1, sizeof *in);
+	const char *rep = NULL;
+	char *path = NULL;
+	int rc;
+
+	if (!in)
+		return GS_ENOMEM;
+	if ((rc = gs_config_enum(cfg, "action", ip_actions, IP_REJECT,
+				 &in->action)) < 0 ||
+	    (rc = gs_config_str(cfg, "replacement", "[FILTERED]", &rep)) < 0 ||
+	    (rc = gs_config_bool(cfg, "prefilter", 1, &in->prefilter)) < 0 ||
+	    (rc = gs_config_path(cfg, "rules", &path)) < 0 ||
+	    (rc = ip_contexts(in)) < 0)
+		goto fail;
+	/* without JIT (GUARDSTACK_NO_JIT for the valgrind pass, as the core
+	 * does) PCRE2 interprets: slower, under the same limits */
+	in->jit = !secure_getenv("GUARDSTACK_NO_JIT");
+	in->replen = strlen(rep);
+	if (gs_utf8_check(rep, in->replen) != in->replen) {
+		gs_config_error(cfg, "replacement", "not valid UTF-8");
+		rc = GS_EINVAL;
+		goto fail;
+	}
+	rc = GS_ENOMEM;
+	if (!(in->replacement = gs_strndup(rep, in->replen)) ||
+	    (!path && !(path = ip_default_rules(cfg))))
+		goto fail;
+	rc = ip_load(in, cfg, gs_config_has(cfg, "rules") ? "rules" : NULL,
+		     path);
+	if (rc < 0)
+		goto fail;
+	gs_free(path);
+	*instance = in;
+	return GS_OK;
+fail:
+	gs_free(path);
+	ip_destroy(in);
+	return rc;
+}
+
+GS_PLUGIN_EXPORT const gs_plugin gs_plugin_entry = {
+	GS_PLUGIN_HEADER,
+	.name = "input-patterns",
+	.description = "rejects, redacts or counts prompt-injection phrases "
+		       "(rules file, normalised text)",
+	.version = "1.0",
+	.phases = GS_PHASE_REQUEST,
+	.flags = GS_PLUGIN_MODIFIES,
+	.count_unit = "matches",
+	.create = ip_create,
+	.request = ip_request,
+	.destroy = ip_destroy,
+};

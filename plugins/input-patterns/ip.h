@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ip.h - the parts of the input-patterns plugin, shared between its
+ * files (not installed; nothing here is exported from the module):
+ *   normalise.c  the folded views of a text that rules match, and the
+ *                letter stream the prefilter reads;
+ *   literals.c   the key words every match of a rule must contain;
+ *   scan.c       one pass over a text finding those key words;
+ *   input-patterns.c  rules file, instance, matching around key words.
+ */
+#ifndef GS_INPUT_PATTERNS_H
+#define GS_INPUT_PATTERNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <guardstack/plugin.h>
+
+/* ---- normalise.c -------------------------------------------------- */
+
+/* One code point of the folded text and the original bytes it stands
+ * for (several units may share one span: "ﬁ" gives "f" and "i"). */
+typedef struct ip_unit {
+	int32_t cp;
+	uint32_t os, oe;
+} ip_unit;
+
+typedef struct ip_units {
+	ip_unit *v;
+	size_t n, cap;
+	int tag_run;        /* last unit came from a tag character */
+	uint32_t tag_os, tag_oe;
+} ip_units;
+
+/* A searchable view: UTF-8 text and, per byte, its original span. */
+typedef struct ip_view {
+	gs_buf text;
+	uint32_t *os, *oe;
+	size_t cap;
+} ip_view;
+
+#define IP_VIEW_INIT { GS_BUF_INIT, NULL, NULL, 0 }
+
+/* Folds s[0..len) into units (offsets relative to s). */
+int ip_normalise(const char *s, size_t len, ip_units *u);
+/* The first view: every unit, whitespace runs collapsed. */
+int ip_view_plain(ip_view *v, const ip_units *u);
+/* The second view (letters joined, digits read as letters): 1 when it
+ * differs from the first and was built, 0 when not, or GS_E*. */
+int ip_view_joined(ip_view *v, const ip_units *u);
+void ip_view_free(ip_view *v);
+void ip_units_free(ip_units *u);
+
+/* The letter stream: for an ASCII byte, the letter it stands for ('a' to
+ * 'z', digits and @ $ read as letters) or 0 for none. */
+extern const unsigned char ip_stream_ascii[128];
+/* The letters one non-ASCII code point stands for in the stream, folded
+ * as the views fold it: *n of them written to out (up to cap).  scratch
+ * is reused between calls (ip_units_free it after).  GS_OK or GS_ENOMEM. */
+int ip_stream_cp(ip_units *scratch, int32_t cp, char *out, size_t cap,
+		 size_t *n);
+
+/* ---- literals.c --------------------------------------------------- */
+
+/* Key words, in the stream's letters, and how many characters (of a
+ * view) a match can run before the first letter of its key word. */
+typedef struct ip_lits {
+	char **v;
+	size_t n;
+	size_t pre;   /* IP_PRE_UNKNOWN: unbounded */
+} ip_lits;
+
+#define IP_PRE_UNKNOWN ((size_t)-1)
+
+#define IP_LIT_MIN 3 /* shorter key words are not worth scanning for */
+
+/* Finds key words one of which every match of pattern contains (in the
+ * letter stream).  1 with *out set (free with ip_lits_free), 0 when the
+ * rule has none worth using (it must then run on every text), or
+ * GS_ENOMEM. */
+int ip_lit_extract(const char *pattern, ip_lits *out);
+int ip_lits_add(ip_lits *s, const char *str);
+void ip_lits_free(ip_lits *s);
+
+/* ---- scan.c ------------------------------------------------------- */
+
+typedef struct ip_scanner ip_scanner;
+
+/* A key word of `rule` found: the original bytes from the character of
+ * its first letter to just after the character of its last. */
+typedef struct ip_hit {
+	uint32_t rule;
+	size_t start, end;
+	size_t lo;    /* where a match may start at the earliest (the caller's) */
+} ip_hit;
+
+typedef struct ip_hits {
+	ip_hit *v;
+	size_t n, cap;
+} ip_hits;
+
+/* Builds a scanner for nrules rules; lits[r] are rule r's key words
+ * (rules with none are simply absent from the scanner). */
+int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out);
+void ip_scanner_free(ip_scanner *sc);
+/* Appends every key word occurrence in s[0..len) to out. */
+int ip_scanner_run(const ip_scanner *sc, const char *s, size_t len,
+		   ip_hits *out);
+
+#endif

@@ -1,0 +1,1051 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * literals.c - finds, for one rule, a set of key words that every match
+ * of the rule must contain: the prefilter's input (see scan.c).
+ *
+ * Words are compared in the "letter stream" of a text: its folded letters
+ * a-z only, with 0 1 3 4 5 7 @ $ read as o i e a s t a s and everything
+ * else (spaces, punctuation, other digits, other scripts) left out.  A
+ * match in either view of the text (input-patterns.c) is a stretch of
+ * folded units, so its letter stream is a contiguous piece of the text's
+ * letter stream: "i g n o r e", "ig-nore" and "1gn0re" all give "ignore",
+ * and `\bignore\s+previous` gives the one word "ignoreprevious".
+ *
+ * A small parser reads the rule (the PCRE2 syntax rules use) and works
+ * out, for each part, either every letter string it can produce (exact,
+ * when that set is small) or a set of strings one of which every match
+ * of it contains (a factor set).  Sequences multiply exact sets and keep
+ * the best factor set seen; alternatives unite them; a part that may
+ * match nothing contributes nothing.  Anything the parser does not know
+ * makes the answer "no set", and such a rule runs on every text: the
+ * prefilter may only ever err towards running a rule.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ip.h"
+
+#define LIT_CAP 256      /* strings in one exact set (a product) */
+#define LIT_UNION_CAP 2048 /* strings in one factor set */
+#define LIT_MAXLEN 48    /* letters in one string; longer ones are cut */
+#define LIT_CLASS_MAX 6  /* letters a class may hold and stay exact */
+#define LIT_DEPTH 64     /* group nesting */
+
+/* ---- string sets -------------------------------------------------- */
+
+typedef struct lset {
+	char **v;
+	size_t n;
+} lset;
+
+#define LIT_INF ((size_t)-1)
+
+/* What a part of a rule can produce in the letter stream, and how long
+ * (in characters of a view) a match of it can be.  Distances tell the
+ * matcher where, before a key word, a match can start. */
+typedef struct linfo {
+	int exact;   /* ex holds every string it can produce */
+	lset ex;
+	size_t lead; /* ex without "": characters before its first letter */
+	int fac;     /* fs: every production contains one of these */
+	lset fs;
+	size_t fpre; /* ... starting at most this far into the match */
+	size_t maxv; /* longest match, LIT_INF when unbounded */
+	int ws;      /* matches white space only (a view has runs of one) */
+} linfo;
+
+static size_t lit_add(size_t a, size_t b)
+{
+	return a == LIT_INF || b == LIT_INF || a + b < a ? LIT_INF : a + b;
+}
+
+typedef struct lparse {
+	const char *p;
+	int bad;    /* unknown syntax: no answer for this rule */
+	int nomem;
+	int depth;
+} lparse;
+
+static void lset_free(lset *s)
+{
+	while (s->n)
+		gs_free(s->v[--s->n]);
+	gs_free(s->v);
+	s->v = NULL;
+}
+
+static void linfo_free(linfo *i)
+{
+	lset_free(&i->ex);
+	lset_free(&i->fs);
+	i->exact = i->fac = 0;
+}
+
+/* Adds a copy of s[0..n) unless present; -1 when out of memory. */
+static int lset_add(lset *s, const char *str, size_t n)
+{
+	char **v, *c;
+	size_t k;
+
+	if (n > LIT_MAXLEN)
+		n = LIT_MAXLEN;
+	for (k = 0; k < s->n; k++)
+		if (strlen(s->v[k]) == n && !memcmp(s->v[k], str, n))
+			return 0;
+	if (!(c = gs_strndup(str, n)))
+		return -1;
+	if (!(v = gs_realloc(s->v, (s->n + 1) * sizeof *v))) {
+		gs_free(c);
+		return -1;
+	}
+	s->v = v;
+	s->v[s->n++] = c;
+	return 0;
+}
+
+static int lset_copy(lset *to, const lset *from)
+{
+	size_t k;
+
+	for (k = 0; k < from->n; k++)
+		if (lset_add(to, from->v[k], strlen(from->v[k])) < 0)
+			return -1;
+	return 0;
+}
+
+static int lset_has_empty(const lset *s)
+{
+	size_t k;
+
+	for (k = 0; k < s->n; k++)
+		if (!s->v[k][0])
+			return 1;
+	return 0;
+}
+
+/* a x b, or -1 (out of memory) / 1 (too large: nothing written). */
+static int lset_product(lset *out, const lset *a, const lset *b)
+{
+	char buf[2 * LIT_MAXLEN + 1];
+	size_t i, j;
+
+	if (a->n * b->n > LIT_CAP)
+		return 1;
+	for (i = 0; i < a->n; i++)
+		for (j = 0; j < b->n; j++) {
+			size_t la = strlen(a->v[i]), lb = strlen(b->v[j]);
+
+			if (la + lb > LIT_MAXLEN)
+				return 1; /* a cut string is no longer exact */
+			memcpy(buf, a->v[i], la);
+			memcpy(buf + la, b->v[j], lb);
+			if (lset_add(out, buf, la + lb) < 0)
+				return -1;
+		}
+	return 0;
+}
+
+/* Whether a short key word is part of a word common in English prose or
+ * in prompts: such a key would send its rule to work on most texts. */
+static int lit_common(const char *key)
+{
+	static const char *const words[] = {
+		"about", "after", "again", "also", "answer", "because",
+		"been", "before", "being", "could", "does", "each", "from",
+		"give", "have", "help", "here", "into", "just", "know",
+		"like", "make", "model", "more", "most", "need", "only",
+		"other", "over", "please", "question", "same", "should",
+		"show", "some", "such", "system", "take", "tell", "than",
+		"that", "their", "them", "then", "there", "these", "they",
+		"this", "those", "through", "time", "under", "user", "very",
+		"want", "well", "were", "what", "when", "where", "which",
+		"while", "will", "with", "would", "write", "your", "yours",
+		"yourself", "actually", "factor", "contact", "exact",
+		"impact", "action", "mode", "order", "rules", "list",
+		"text", "output", "data", "code", "file", "name", "type",
+	};
+	size_t k;
+
+	if (strlen(key) > 6)
+		return 0;
+	for (k = 0; k < sizeof words / sizeof words[0]; k++)
+		if (strstr(words[k], key))
+			return 1;
+	return 0;
+}
+
+/* How often a set is expected to occur in a letter stream: lower is
+ * better.  A string shorter than IP_LIT_MIN is useless to the scanner. */
+static double lset_score(const lset *s)
+{
+	static const double w[] = { 1, 1, 1, 1e-2, 1e-3, 2e-4, 5e-5 };
+	double sum = 0;
+	size_t k;
+
+	if (!s->n)
+		return 1e9;
+	for (k = 0; k < s->n; k++) {
+		size_t n = strlen(s->v[k]);
+
+		if (n < IP_LIT_MIN)
+			return 1e9;
+		sum += w[n < 6 ? n : 6] * (lit_common(s->v[k]) ? 100 : 1);
+	}
+	return sum;
+}
+
+/* The better of what info knows (its exact set or its factor set) as a
+ * factor set, or NULL; *pre: how far into a match it starts. */
+static const lset *linfo_best(const linfo *i, size_t *pre)
+{
+	const lset *best = NULL;
+	double bs = 1e9, s;
+
+	if (i->exact && !lset_has_empty(&i->ex) &&
+	    (s = lset_score(&i->ex)) < bs) {
+		best = &i->ex;
+		*pre = i->lead;
+		bs = s;
+	}
+	if (i->fac && (s = lset_score(&i->fs)) < bs) {
+		best = &i->fs;
+		*pre = i->fpre;
+	}
+	return best;
+}
+
+/* Keeps cand as info's factor set when it scores better (or as well,
+ * starting nearer the start of a match). */
+static int linfo_offer(lparse *l, linfo *i, const lset *cand, size_t pre)
+{
+	lset tmp = { NULL, 0 };
+	double sc = cand ? lset_score(cand) : 1e9;
+
+	if (!cand || sc >= 1e9 ||
+	    (i->fac && (lset_score(&i->fs) < sc ||
+			(lset_score(&i->fs) == sc && i->fpre <= pre))))
+		return 0;
+	if (lset_copy(&tmp, cand) < 0) {
+		lset_free(&tmp);
+		l->nomem = 1;
+		return -1;
+	}
+	lset_free(&i->fs);
+	i->fs = tmp;
+	i->fac = 1;
+	i->fpre = pre;
+	return 0;
+}
+
+/* One exact string s[0..n) that a match of maxv characters makes. */
+static int linfo_exact1(lparse *l, linfo *i, const char *s, size_t n,
+			size_t maxv)
+{
+	memset(i, 0, sizeof *i);
+	i->exact = 1;
+	i->maxv = maxv;
+	if (lset_add(&i->ex, s, n) < 0) {
+		l->nomem = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- characters --------------------------------------------------- */
+
+/* The letter a code point of a rule stands for in the stream, or 0 when
+ * it stands for nothing there (the rule sees folded text: upper case in
+ * a caseless rule is the lower-case letter). */
+static char lit_char(long c)
+{
+	if (c >= 'A' && c <= 'Z')
+		c += 'a' - 'A';
+	return c >= 0 && c < 0x80 ? (char)ip_stream_ascii[c] : 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* \xhh or \x{h...} after the x; -1 when malformed. */
+static long lit_hex(lparse *l)
+{
+	long v = 0;
+	int d, k;
+
+	if (*l->p == '{') {
+		for (l->p++, k = 0; (d = hexval(*l->p)) >= 0; l->p++, k++)
+			if ((v = v * 16 + d) > 0x10FFFF)
+				return -1;
+		if (*l->p != '}' || !k)
+			return -1;
+		l->p++;
+		return v;
+	}
+	for (k = 0; k < 2 && (d = hexval(*l->p)) >= 0; k++, l->p++)
+		v = v * 16 + d;
+	return v;
+}
+
+/* One UTF-8 character of the pattern. */
+static long lit_utf8(lparse *l)
+{
+	const unsigned char *p = (const unsigned char *)l->p;
+	long c = p[0];
+	int n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4, k;
+
+	if (n > 1)
+		c &= 0x3F >> (n - 1);
+	for (k = 1; k < n; k++) {
+		if ((p[k] & 0xC0) != 0x80)
+			return -1;
+		c = (c << 6) | (p[k] & 0x3F);
+	}
+	l->p += n;
+	return c;
+}
+
+/* What a one-character set produces: each letter it holds, and nothing
+ * (the empty string) when it holds a character that is not a letter. */
+typedef struct lclass {
+	uint32_t letters; /* bit k: 'a' + k */
+	int empty;        /* a member stands for nothing */
+	int any;          /* too many to list */
+} lclass;
+
+static void lclass_char(lclass *c, long ch)
+{
+	char s = lit_char(ch);
+
+	if (s)
+		c->letters |= 1u << (s - 'a');
+	else
+		c->empty = 1;
+}
+
+static void lclass_range(lclass *c, long a, long b)
+{
+	long ch;
+
+	if (b - a > 256) {
+		c->any = 1;
+		return;
+	}
+	for (ch = a; ch <= b; ch++)
+		lclass_char(c, ch);
+	/* caseless: [A-Z] also holds a-z, [a-z] A-Z (same letters) */
+}
+
+static int lclass_info(lparse *l, const lclass *c, linfo *out)
+{
+	char s[2] = { 0, 0 };
+	int k, n = 0;
+
+	memset(out, 0, sizeof *out);
+	out->maxv = 1;
+	for (k = 0; k < 26; k++)
+		n += (c->letters >> k) & 1;
+	if (c->any || n > LIT_CLASS_MAX)
+		return 0; /* unknown */
+	out->exact = 1;
+	for (k = 0; k < 26; k++) {
+		if (!((c->letters >> k) & 1))
+			continue;
+		s[0] = (char)('a' + k);
+		if (lset_add(&out->ex, s, 1) < 0)
+			goto nomem;
+	}
+	if (c->empty && lset_add(&out->ex, "", 0) < 0)
+		goto nomem;
+	return 0;
+nomem:
+	l->nomem = 1;
+	return -1;
+}
+
+/* The escapes that stand for a class: 1 when `e` is one (and *c got
+ * its members), 0 when not. */
+static int lclass_escape(char e, lclass *c)
+{
+	switch (e) {
+	case 's': case 'h': case 'v': case 'R':
+		c->empty = 1; /* white space: nothing in the stream */
+		return 1;
+	case 'd':         /* digits: leet letters and nothing */
+	case 'w': case 'S': case 'W': case 'D': case 'H': case 'V':
+	case 'N':
+		c->any = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* One escaped character (after the backslash) as a code point, or -1
+ * when it is not a plain character. */
+static long lit_escaped(lparse *l)
+{
+	char e = *l->p;
+
+	switch (e) {
+	case 'n': l->p++; return '\n';
+	case 't': l->p++; return '\t';
+	case 'r': l->p++; return '\r';
+	case 'f': l->p++; return '\f';
+	case 'e': l->p++; return 0x1B;
+	case 'a': l->p++; return 0x07;
+	case 'x': l->p++; return lit_hex(l);
+	default:
+		if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
+		    (e >= '0' && e <= '9') || !e)
+			return -1;
+		return lit_utf8(l); /* an escaped punctuation character */
+	}
+}
+
+/* [...] after the bracket. */
+static int lit_class(lparse *l, linfo *out)
+{
+	lclass c = { 0, 0, 0 };
+	int neg = 0, first = 1;
+	long prev = -1;
+
+	if (*l->p == '^') {
+		neg = 1;
+		l->p++;
+	}
+	for (;; first = 0) {
+		long ch;
+
+		if (!*l->p) {
+			l->bad = 1;
+			return 0;
+		}
+		if (*l->p == ']' && !first) {
+			l->p++;
+			break;
+		}
+		if (l->p[0] == '[' && l->p[1] == ':') {
+			const char *e = strstr(l->p + 2, ":]");
+
+			if (!e) {
+				l->bad = 1;
+				return 0;
+			}
+			l->p = e + 2;
+			c.any = 1;
+			prev = -1;
+			continue;
+		}
+		if (*l->p == '\\') {
+			l->p++;
+			if (lclass_escape(*l->p, &c)) {
+				l->p++;
+				prev = -1;
+				continue;
+			}
+			if (*l->p == 'b') { /* backspace in a class */
+				l->p++;
+				ch = 0x08;
+			} else if ((ch = lit_escaped(l)) < 0) {
+				l->bad = 1;
+				return 0;
+			}
+		} else if (*l->p == '-' && prev >= 0 && l->p[1] != ']') {
+			long hi;
+
+			l->p++;
+			if (*l->p == '\\') {
+				l->p++;
+				hi = lit_escaped(l);
+			} else {
+				hi = lit_utf8(l);
+			}
+			if (hi < prev) {
+				l->bad = 1;
+				return 0;
+			}
+			lclass_range(&c, prev, hi);
+			prev = -1;
+			continue;
+		} else if ((ch = lit_utf8(l)) < 0) {
+			l->bad = 1;
+			return 0;
+		}
+		lclass_char(&c, ch);
+		prev = ch;
+	}
+	if (neg) {
+		memset(out, 0, sizeof *out);
+		out->maxv = 1;
+		return 0;
+	}
+	return lclass_info(l, &c, out);
+}
+
+/* ---- the parser --------------------------------------------------- */
+
+static int lit_alt(lparse *l, linfo *out);
+
+/* (...) after the parenthesis. */
+static int lit_group(lparse *l, linfo *out)
+{
+	int look = 0, rc;
+
+	memset(out, 0, sizeof *out);
+	if (*l->p == '*') { /* (*VERB): refused elsewhere; not ours */
+		l->bad = 1;
+		return 0;
+	}
+	if (*l->p == '?') {
+		const char *p = ++l->p;
+
+		if (*p == ':' || *p == '>' || *p == '|') {
+			l->p++;
+		} else if (*p == '=' || *p == '!') {
+			l->p++;
+			look = 1;
+		} else if (*p == '<' && (p[1] == '=' || p[1] == '!')) {
+			l->p += 2;
+			look = 1;
+		} else if (*p == '#') {
+			const char *e = strchr(p, ')');
+
+			if (!e) {
+				l->bad = 1;
+				return 0;
+			}
+			l->p = e + 1;
+			return linfo_exact1(l, out, "", 0, 0);
+		} else {
+			/* option letters: (?i) (?-i) (?i:...) */
+			while (*l->p && strchr("imnsJU-", *l->p))
+				l->p++;
+			if (*l->p == ')') {
+				l->p++;
+				return linfo_exact1(l, out, "", 0, 0);
+			}
+			if (*l->p != ':') { /* (?x), conditions, names */
+				l->bad = 1;
+				return 0;
+			}
+			l->p++;
+		}
+	}
+	if (++l->depth > LIT_DEPTH) {
+		l->bad = 1;
+		return 0;
+	}
+	rc = lit_alt(l, out);
+	l->depth--;
+	if (rc < 0)
+		return rc;
+	if (*l->p != ')') {
+		l->bad = 1;
+		return 0;
+	}
+	l->p++;
+	if (look) { /* an assertion consumes nothing */
+		linfo_free(out);
+		return linfo_exact1(l, out, "", 0, 0);
+	}
+	return 0;
+}
+
+/* \... outside a class, after the backslash. */
+static int lit_escape_atom(lparse *l, linfo *out)
+{
+	lclass c = { 0, 0, 0 };
+	char e = *l->p, s;
+	long ch;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (strchr("bBAzZG", e) && e) {
+		l->p++;
+		return linfo_exact1(l, out, "", 0, 0);
+	}
+	if (lclass_escape(e, &c)) {
+		l->p++;
+		rc = lclass_info(l, &c, out);
+		out->ws = e == 's' || e == 'h' || e == 'v' || e == 'R';
+		return rc;
+	}
+	if (e == 'p' || e == 'P') {
+		l->p++;
+		if (*l->p == '{') {
+			const char *end = strchr(l->p, '}');
+
+			if (!end) {
+				l->bad = 1;
+				return 0;
+			}
+			l->p = end + 1;
+		} else if (*l->p) {
+			l->p++;
+		}
+		out->maxv = 1;
+		return 0; /* unknown */
+	}
+	if ((ch = lit_escaped(l)) < 0) {
+		l->bad = 1; /* \K, \Q handled by the caller, \1, \g ... */
+		return 0;
+	}
+	s = lit_char(ch);
+	if ((rc = linfo_exact1(l, out, &s, s ? 1 : 0, 1)) == 0)
+		out->ws = ch == ' ' || ch == '\t' || ch == '\n' ||
+			  ch == '\r' || ch == '\f';
+	return rc;
+}
+
+/* A quantifier, if one follows: 1 with min and max (-1: unbounded). */
+static int lit_quant(lparse *l, long *min, long *max)
+{
+	const char *p = l->p;
+	char *end;
+
+	switch (*p) {
+	case '?': *min = 0; *max = 1; p++; break;
+	case '*': *min = 0; *max = -1; p++; break;
+	case '+': *min = 1; *max = -1; p++; break;
+	case '{':
+		if (p[1] < '0' || p[1] > '9')
+			return 0; /* a literal brace */
+		*min = strtol(p + 1, &end, 10);
+		if (*end == '}') {
+			*max = *min;
+		} else if (*end == ',' && end[1] == '}') {
+			*max = -1;
+			end++;
+		} else if (*end == ',' && end[1] >= '0' && end[1] <= '9') {
+			*max = strtol(end + 1, &end, 10);
+		} else {
+			return 0;
+		}
+		if (*end != '}' || *min > 65535 || *max > 65535)
+			return 0;
+		p = end + 1;
+		break;
+	default:
+		return 0;
+	}
+	if (*p == '?' || *p == '+') /* lazy, possessive: same strings */
+		p++;
+	l->p = p;
+	return 1;
+}
+
+/* atom{min,max} */
+static int lit_repeat(lparse *l, linfo *a, long min, long max)
+{
+	linfo r;
+	size_t pre = 0;
+	long k;
+
+	memset(&r, 0, sizeof r);
+	r.ws = a->ws;
+	/* a view has no two white-space characters in a row */
+	if (a->ws)
+		r.maxv = a->maxv ? 1 : 0;
+	else if (max < 0)
+		r.maxv = a->maxv ? LIT_INF : 0;
+	else
+		for (k = 0; k < max; k++)
+			r.maxv = lit_add(r.maxv, a->maxv);
+	if (a->exact && a->ex.n == 1 && !a->ex.v[0][0]) {
+		size_t maxv = r.maxv;
+
+		linfo_free(a); /* nothing repeated is nothing */
+		if (linfo_exact1(l, a, "", 0, maxv) < 0)
+			return -1;
+		a->ws = r.ws;
+		return 0;
+	}
+	/* small bounded repeats of an exact set stay exact */
+	if (a->exact && max >= 0 && max <= 3) {
+		lset acc = { NULL, 0 }, next;
+		int rc = 0;
+
+		r.exact = 1;
+		r.lead = a->lead;
+		if (lset_add(&acc, "", 0) < 0)
+			rc = -1;
+		for (k = 0; k <= max && rc == 0; k++) {
+			if (k >= min)
+				rc = lset_copy(&r.ex, &acc) < 0 ? -1 : 0;
+			if (k == max || rc)
+				break;
+			memset(&next, 0, sizeof next);
+			rc = lset_product(&next, &acc, &a->ex);
+			lset_free(&acc);
+			acc = next;
+		}
+		lset_free(&acc);
+		if (rc < 0) {
+			linfo_free(&r);
+			l->nomem = 1;
+			return -1;
+		}
+		if (rc > 0 || r.ex.n > LIT_CAP) {
+			lset_free(&r.ex);
+			r.exact = 0;
+		}
+	}
+	/* at least once: whatever one copy must contain, the whole does,
+	 * as far into it as into the first copy */
+	if (min >= 1) {
+		const lset *best = linfo_best(a, &pre);
+
+		if (linfo_offer(l, &r, best, pre) < 0) {
+			linfo_free(&r);
+			return -1;
+		}
+	}
+	linfo_free(a);
+	*a = r;
+	return 0;
+}
+
+/* The product being built in a sequence: strings, how far into it its
+ * first letter can be, and how long it can be. */
+typedef struct lprod {
+	lset cur;
+	size_t lead, maxv;
+	int fixed;     /* an atom that always gives a letter came */
+} lprod;
+
+static int lprod_reset(lprod *p)
+{
+	lset_free(&p->cur);
+	p->lead = p->maxv = 0;
+	p->fixed = 0;
+	return lset_add(&p->cur, "", 0);
+}
+
+/* Appends atom a's exact set; 1 when the product would be too large
+ * (nothing changed), -1 out of memory. */
+static int lprod_append(lprod *p, const linfo *a)
+{
+	lset next = { NULL, 0 };
+	int rc = lset_product(&next, &p->cur, &a->ex);
+
+	if (rc != 0) {
+		lset_free(&next);
+		return rc;
+	}
+	lset_free(&p->cur);
+	p->cur = next;
+	if (!p->fixed) {
+		if (lset_has_empty(&a->ex)) {
+			p->lead = lit_add(p->lead, a->maxv);
+		} else {
+			p->lead = lit_add(p->lead, a->lead);
+			p->fixed = 1;
+		}
+	}
+	p->maxv = lit_add(p->maxv, a->maxv);
+	return 0;
+}
+
+/* One atom of a sequence; 0 with *a set, or -1; l->bad on unknown
+ * syntax.  \Q...\E gives its first character only. */
+static int lit_atom(lparse *l, linfo *a, int *in_q)
+{
+	int rc = 0;
+
+	memset(a, 0, sizeof *a);
+	if (*in_q) {
+		long ch = lit_utf8(l);
+		char s = ch < 0 ? 0 : lit_char(ch);
+
+		if (ch < 0) {
+			l->bad = 1;
+			return 0;
+		}
+		if (l->p[0] == '\\' && l->p[1] == 'E') {
+			l->p += 2;
+			*in_q = 0;
+		}
+		return linfo_exact1(l, a, &s, s ? 1 : 0, 1);
+	}
+	switch (*l->p) {
+	case '(':
+		l->p++;
+		rc = lit_group(l, a);
+		break;
+	case '[':
+		l->p++;
+		rc = lit_class(l, a);
+		break;
+	case '\\':
+		l->p++;
+		rc = lit_escape_atom(l, a);
+		break;
+	case '^': case '$':
+		l->p++;
+		rc = linfo_exact1(l, a, "", 0, 0);
+		break;
+	case '.':
+		l->p++;
+		a->maxv = 1;
+		break; /* unknown */
+	case '*': case '+': case '?':
+		l->bad = 1; /* a quantifier with nothing before it */
+		break;
+	default: {
+		long ch = lit_utf8(l);
+		char s = ch < 0 ? 0 : lit_char(ch);
+
+		if (ch < 0)
+			l->bad = 1;
+		else
+			rc = linfo_exact1(l, a, &s, s ? 1 : 0, 1);
+		if (rc == 0 && !l->bad)
+			a->ws = ch == ' ';
+	}
+	}
+	return rc;
+}
+
+/* A sequence, up to | or ) or the end. */
+static int lit_seq(lparse *l, linfo *out)
+{
+	lprod p = { { NULL, 0 }, 0, 0, 0 };
+	size_t before = 0, pre = 0; /* atoms before the product */
+	int exact = 1, in_q = 0, ws = 1;
+
+	memset(out, 0, sizeof *out);
+	if (lprod_reset(&p) < 0)
+		goto nomem;
+	while (*l->p && (in_q || (*l->p != '|' && *l->p != ')')) &&
+	       !l->bad) {
+		linfo a;
+		long min, max;
+		int rc;
+
+		if (!in_q && l->p[0] == '\\' && l->p[1] == 'Q') {
+			l->p += 2;
+			in_q = l->p[0] != '\\' || l->p[1] != 'E';
+			if (!in_q)
+				l->p += 2;
+			continue;
+		}
+		if (!in_q && l->p[0] == '\\' && l->p[1] == 'E') {
+			l->p += 2; /* a stray \E is ignored */
+			continue;
+		}
+		if (lit_atom(l, &a, &in_q) < 0 || l->nomem) {
+			linfo_free(&a);
+			goto nomem;
+		}
+		if (l->bad) {
+			linfo_free(&a);
+			break;
+		}
+		if (!in_q && lit_quant(l, &min, &max) &&
+		    lit_repeat(l, &a, min, max) < 0) {
+			linfo_free(&a);
+			goto nomem;
+		}
+		ws = ws && a.ws;
+		if (a.exact && (rc = lprod_append(&p, &a)) <= 0) {
+			if (rc < 0) {
+				linfo_free(&a);
+				goto nomem;
+			}
+		} else if (a.exact) {
+			/* too many: what we have is a factor set, and the
+			 * product starts again at this atom */
+			size_t done = p.maxv;
+
+			if (linfo_offer(l, out, &p.cur,
+					lit_add(before, p.lead)) < 0 ||
+			    lprod_reset(&p) < 0 || lprod_append(&p, &a) < 0) {
+				linfo_free(&a);
+				goto nomem;
+			}
+			before = lit_add(before, done);
+			exact = 0;
+		} else {
+			const lset *best = linfo_best(&a, &pre);
+
+			exact = 0;
+			if (linfo_offer(l, out, &p.cur,
+					lit_add(before, p.lead)) < 0 ||
+			    linfo_offer(l, out, best,
+					lit_add(lit_add(before, p.maxv),
+						pre)) < 0) {
+				linfo_free(&a);
+				goto nomem;
+			}
+			before = lit_add(lit_add(before, p.maxv), a.maxv);
+			if (lprod_reset(&p) < 0) {
+				linfo_free(&a);
+				goto nomem;
+			}
+		}
+		linfo_free(&a);
+	}
+	out->ws = ws;
+	if (exact) {
+		out->exact = 1;
+		out->ex = p.cur;
+		out->lead = p.lead;
+		out->maxv = p.maxv;
+		return 0;
+	}
+	out->maxv = lit_add(before, p.maxv);
+	if (linfo_offer(l, out, &p.cur, lit_add(before, p.lead)) < 0)
+		goto nomem;
+	lset_free(&p.cur);
+	return 0;
+nomem:
+	lset_free(&p.cur);
+	linfo_free(out);
+	l->nomem = 1;
+	return -1;
+}
+
+/* Alternatives, up to ) or the end. */
+static int lit_alt(lparse *l, linfo *out)
+{
+	lset fs = { NULL, 0 };
+	size_t fpre = 0;
+	int exact = 1, fac = 1, ws = 1;
+
+	memset(out, 0, sizeof *out);
+	for (;;) {
+		linfo b;
+		const lset *best;
+		size_t pre = 0;
+
+		if (lit_seq(l, &b) < 0)
+			goto nomem;
+		if (l->bad) {
+			linfo_free(&b);
+			break;
+		}
+		ws = ws && b.ws;
+		if (b.maxv > out->maxv)
+			out->maxv = b.maxv;
+		if (!b.exact)
+			exact = 0;
+		if (exact) {
+			if (lset_copy(&out->ex, &b.ex) < 0) {
+				linfo_free(&b);
+				goto nomem;
+			}
+			if (b.lead > out->lead)
+				out->lead = b.lead;
+		}
+		best = linfo_best(&b, &pre);
+		if (!best)
+			fac = 0;
+		if (fac && lset_copy(&fs, best) < 0) {
+			linfo_free(&b);
+			goto nomem;
+		}
+		if (fac && pre > fpre)
+			fpre = pre;
+		linfo_free(&b);
+		if (*l->p != '|')
+			break;
+		l->p++;
+	}
+	out->ws = ws;
+	out->exact = exact && !l->bad && out->ex.n <= LIT_CAP;
+	if (!out->exact)
+		lset_free(&out->ex);
+	if (fac && !l->bad && fs.n <= LIT_UNION_CAP) {
+		out->fs = fs;
+		out->fac = 1;
+		out->fpre = fpre;
+	} else {
+		lset_free(&fs);
+	}
+	return 0;
+nomem:
+	lset_free(&fs);
+	linfo_free(out);
+	l->nomem = 1;
+	return -1;
+}
+
+int ip_lit_extract(const char *pattern, ip_lits *out)
+{
+	lparse l = { pattern, 0, 0, 0 };
+	const lset *best;
+	linfo top;
+	size_t k, pre = 0;
+	int rc;
+
+	out->v = NULL;
+	out->n = 0;
+	out->pre = IP_PRE_UNKNOWN;
+	rc = lit_alt(&l, &top);
+	if (rc < 0 || l.nomem) {
+		linfo_free(&top);
+		return GS_ENOMEM;
+	}
+	if (l.bad || *l.p) { /* an unmatched ) or unknown syntax */
+		linfo_free(&top);
+		return 0;
+	}
+	if (!(best = linfo_best(&top, &pre))) {
+		linfo_free(&top);
+		return 0;
+	}
+	out->pre = pre == LIT_INF ? IP_PRE_UNKNOWN : pre;
+	/* a string that starts with another string of the set adds
+	 * nothing: where it occurs, the shorter one does too, as early
+	 * (one that only contains another would move where a key starts) */
+	for (k = 0; k < best->n; k++) {
+		size_t j;
+		int redundant = 0;
+
+		for (j = 0; j < best->n && !redundant; j++)
+			redundant = j != k &&
+				    strlen(best->v[j]) < strlen(best->v[k]) &&
+				    !strncmp(best->v[k], best->v[j],
+					     strlen(best->v[j]));
+		if (redundant)
+			continue;
+		if (ip_lits_add(out, best->v[k]) < 0) {
+			ip_lits_free(out);
+			linfo_free(&top);
+			return GS_ENOMEM;
+		}
+	}
+	linfo_free(&top);
+	return 1;
+}
+
+int ip_lits_add(ip_lits *s, const char *str)
+{
+	char **v, *c = gs_strndup(str, strlen(str));
+
+	if (!c)
+		return GS_ENOMEM;
+	if (!(v = gs_realloc(s->v, (s->n + 1) * sizeof *v))) {
+		gs_free(c);
+		return GS_ENOMEM;
+	}
+	s->v = v;
+	s->v[s->n++] = c;
+	return GS_OK;
+}
+
+void ip_lits_free(ip_lits *s)
+{
+	while (s->n)
+		gs_free(s->v[--s->n]);
+	gs_free(s->v);
+	s->v = NULL;
+}

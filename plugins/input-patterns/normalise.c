@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * normalise.c - the folded views of a text that input-patterns' rules
+ * match, and the letter stream its prefilter reads (see ip.h and the
+ * comment at the top of input-patterns.c for what folding does).
+ *
+ * ASCII, most of any text, takes a short path: it has no compatibility
+ * forms or look-alikes, so folding it is lower-casing, whitespace and
+ * dropping control characters; utf8proc folds everything else.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "ip.h"
+
+/* Look-alikes that NFKC and case folding leave alone.  Keyed on the code
+ * point before case folding, so that Greek capital eta (H) and small eta
+ * (n) can map differently.  Sorted for bsearch. */
+static const struct ip_glyph { int32_t cp; char to; } ip_glyphs[] = {
+	{ 0x0131, 'i' }, { 0x01C0, 'l' }, { 0x0237, 'j' }, { 0x0251, 'a' },
+	{ 0x0261, 'g' }, { 0x0262, 'g' }, { 0x0269, 'i' }, { 0x026A, 'i' },
+	{ 0x0274, 'n' },
+	{ 0x0280, 'r' }, { 0x028F, 'y' }, { 0x0299, 'b' }, { 0x029C, 'h' },
+	{ 0x029F, 'l' },
+	{ 0x0391, 'a' }, { 0x0392, 'b' }, { 0x0395, 'e' }, { 0x0396, 'z' },
+	{ 0x0397, 'h' }, { 0x0399, 'i' }, { 0x039A, 'k' }, { 0x039C, 'm' },
+	{ 0x039D, 'n' }, { 0x039F, 'o' }, { 0x03A1, 'p' }, { 0x03A4, 't' },
+	{ 0x03A5, 'y' }, { 0x03A7, 'x' },
+	{ 0x03B1, 'a' }, { 0x03B2, 'b' }, { 0x03B3, 'y' }, { 0x03B5, 'e' },
+	{ 0x03B7, 'n' }, { 0x03B9, 'i' }, { 0x03BA, 'k' }, { 0x03BD, 'v' },
+	{ 0x03BF, 'o' }, { 0x03C1, 'p' }, { 0x03C4, 't' }, { 0x03C5, 'u' },
+	{ 0x03C7, 'x' }, { 0x03C9, 'w' }, { 0x03F2, 'c' }, { 0x03F3, 'j' },
+	{ 0x0405, 's' }, { 0x0406, 'i' }, { 0x0408, 'j' }, { 0x0410, 'a' },
+	{ 0x0412, 'b' }, { 0x0415, 'e' }, { 0x041A, 'k' }, { 0x041C, 'm' },
+	{ 0x041D, 'h' }, { 0x041E, 'o' }, { 0x0420, 'p' }, { 0x0421, 'c' },
+	{ 0x0422, 't' }, { 0x0423, 'y' }, { 0x0425, 'x' },
+	{ 0x0430, 'a' }, { 0x0432, 'b' }, { 0x0433, 'r' }, { 0x0435, 'e' },
+	{ 0x043A, 'k' }, { 0x043C, 'm' }, { 0x043D, 'h' }, { 0x043E, 'o' },
+	{ 0x043F, 'n' }, { 0x0440, 'p' }, { 0x0441, 'c' }, { 0x0442, 't' },
+	{ 0x0443, 'y' }, { 0x0445, 'x' }, { 0x0455, 's' }, { 0x0456, 'i' },
+	{ 0x0458, 'j' }, { 0x04AE, 'y' }, { 0x04AF, 'y' }, { 0x04BB, 'h' },
+	{ 0x04C0, 'l' }, { 0x04CF, 'l' }, { 0x0501, 'd' }, { 0x051B, 'q' },
+	{ 0x051D, 'w' },
+	{ 0x0570, 'h' }, { 0x0578, 'n' }, { 0x057D, 'u' }, { 0x0585, 'o' },
+	{ 0x1D00, 'a' }, { 0x1D04, 'c' }, { 0x1D05, 'd' }, { 0x1D07, 'e' },
+	{ 0x1D0A, 'j' }, { 0x1D0B, 'k' }, { 0x1D0D, 'm' }, { 0x1D0F, 'o' },
+	{ 0x1D18, 'p' }, { 0x1D1B, 't' }, { 0x1D1C, 'u' }, { 0x1D20, 'v' },
+	{ 0x1D21, 'w' }, { 0x1D22, 'z' }, { 0xA730, 'f' }, { 0xA731, 's' },
+};
+
+static int ip_glyph_cmp(const void *k, const void *e)
+{
+	int32_t a = *(const int32_t *)k, b = ((const struct ip_glyph *)e)->cp;
+	return (a > b) - (a < b);
+}
+
+static int32_t ip_glyph(int32_t cp)
+{
+	const struct ip_glyph *g;
+
+	if (cp < 0x0131 || cp > 0xA731)
+		return 0;
+	g = bsearch(&cp, ip_glyphs, sizeof ip_glyphs / sizeof ip_glyphs[0],
+		    sizeof ip_glyphs[0], ip_glyph_cmp);
+	return g ? g->to : 0;
+}
+
+/* 0: not whitespace, ' ': a space, '\n': a line break. */
+static int ip_space(int32_t cp)
+{
+	if (cp == '\n' || cp == '\r' || cp == '\v' || cp == '\f' ||
+	    cp == 0x85 || cp == 0x2028 || cp == 0x2029)
+		return '\n';
+	if (cp == ' ' || cp == '\t' || cp == 0x2800) /* braille blank */
+		return ' ';
+	if (cp < 0x80)
+		return 0;
+	return utf8proc_category(cp) == UTF8PROC_CATEGORY_ZS ? ' ' : 0;
+}
+
+/* Characters that render as nothing (or as a modifier of the previous
+ * one) and so can hide inside a word. */
+static int ip_invisible(int32_t cp)
+{
+	const utf8proc_property_t *p;
+
+	if (cp >= 0x20 && cp < 0x7F)
+		return 0;
+	p = utf8proc_get_property(cp);
+	if (p->ignorable)
+		return 1;
+	switch (p->category) {
+	case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CC:
+	case UTF8PROC_CATEGORY_CS: case UTF8PROC_CATEGORY_CO:
+	case UTF8PROC_CATEGORY_CN: case UTF8PROC_CATEGORY_MN:
+	case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int ip_units_put(ip_units *u, int32_t cp, uint32_t os, uint32_t oe)
+{
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 256;
+		ip_unit *v = gs_realloc(u->v, cap * sizeof *v);
+
+		if (!v)
+			return GS_ENOMEM;
+		u->v = v;
+		u->cap = cap;
+	}
+	u->v[u->n].cp = cp;
+	u->v[u->n].os = os;
+	u->v[u->n].oe = oe;
+	u->n++;
+	return GS_OK;
+}
+
+/* One code point of the folded text, as a unit: spaces unified, a
+ * look-alike replaced, invisible results dropped. */
+static int ip_emit(ip_units *u, int32_t cp, uint32_t os, uint32_t oe)
+{
+	int32_t g = ip_glyph(cp);
+	int sp = ip_space(cp);
+
+	if (g)
+		cp = g;
+	else if (sp)
+		cp = sp;
+	else if (ip_invisible(cp))
+		return GS_OK;
+	return ip_units_put(u, cp, os, oe);
+}
+
+#define IP_DECOMP 32 /* longest decomposition is 18; case folds add 3 */
+#define IP_FOLD1 (UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE | \
+		  UTF8PROC_STRIPMARK | UTF8PROC_LUMP)
+#define IP_FOLD2 (IP_FOLD1 | UTF8PROC_CASEFOLD)
+
+/* Folds one original code point into units.  Look-alikes are looked up
+ * before case folding (where the case still tells H from n) and after it
+ * (for mathematical Greek, which NFKC turns into plain Greek). */
+static int ip_fold(ip_units *u, int32_t c, uint32_t os, uint32_t oe)
+{
+	utf8proc_int32_t d[IP_DECOMP], e[IP_DECOMP];
+	utf8proc_ssize_t nd, ne, i, j;
+	int lb = 0, rc;
+
+	if (c < 0x80) { /* what the general path below makes of ASCII */
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		else if (c == '\t')
+			c = ' ';
+		else if (c == '\n' || c == '\r' || c == '\v' || c == '\f')
+			c = '\n';
+		else if (c < 0x20 || c == 0x7F)
+			return GS_OK; /* control characters are invisible */
+		return ip_units_put(u, c, os, oe);
+	}
+	if (ip_space(c) || ip_glyph(c))
+		return ip_emit(u, c, os, oe);
+	if (ip_invisible(c))
+		return GS_OK;
+	nd = utf8proc_decompose_char(c, d, IP_DECOMP, IP_FOLD1, &lb);
+	if (nd < 0 || nd > IP_DECOMP) {
+		d[0] = c;
+		nd = 1;
+	}
+	for (i = 0; i < nd; i++) {
+		if (ip_glyph(d[i]) || ip_space(d[i])) {
+			if ((rc = ip_emit(u, d[i], os, oe)) < 0)
+				return rc;
+			continue;
+		}
+		ne = utf8proc_decompose_char(d[i], e, IP_DECOMP, IP_FOLD2, &lb);
+		if (ne < 0 || ne > IP_DECOMP) {
+			e[0] = d[i];
+			ne = 1;
+		}
+		for (j = 0; j < ne; j++)
+			if ((rc = ip_emit(u, e[j], os, oe)) < 0)
+				return rc;
+	}
+	return GS_OK;
+}
+
+/* Tag characters spell ASCII invisibly; a run of them is read as a word
+ * of its own (a space before and after it). */
+static int ip_tag(ip_units *u, int32_t c, uint32_t os, uint32_t oe)
+{
+	int rc;
+
+	if (!u->tag_run && (rc = ip_units_put(u, ' ', os, oe)) < 0)
+		return rc;
+	u->tag_run = 1;
+	u->tag_os = os;
+	u->tag_oe = oe;
+	c -= 0xE0000;
+	if (c >= 'A' && c <= 'Z')
+		c += 'a' - 'A';
+	return ip_units_put(u, c, os, oe);
+}
+
+int ip_normalise(const char *s, size_t len, ip_units *u)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t i = 0;
+	int rc;
+
+	u->n = 0;
+	u->tag_run = 0;
+	while (i < len) {
+		utf8proc_int32_t c;
+		utf8proc_ssize_t n;
+		uint32_t os = (uint32_t)i;
+
+		if (p[i] < 0x80) {
+			c = p[i];
+			n = 1;
+		} else {
+			n = utf8proc_iterate(p + i,
+					     (utf8proc_ssize_t)(len - i), &c);
+		}
+
+		if (n <= 0) { /* the core hands over valid UTF-8 only */
+			c = 0xFFFD;
+			n = 1;
+		}
+		i += (size_t)n;
+		if (c >= 0xE0020 && c <= 0xE007E) {
+			rc = ip_tag(u, c, os, (uint32_t)i);
+		} else {
+			if (u->tag_run && c != 0xE0001 && c != 0xE007F) {
+				rc = ip_units_put(u, ' ', u->tag_os, u->tag_oe);
+				if (rc < 0)
+					return rc;
+				u->tag_run = 0;
+			}
+			rc = ip_fold(u, c, os, (uint32_t)i);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return GS_OK;
+}
+
+/* Makes room for n more bytes (ip_view_put does not check). */
+static int ip_view_reserve(ip_view *v, size_t n)
+{
+	size_t need = v->text.len + n;
+	uint32_t *a, *b;
+
+	if (gs_buf_reserve(&v->text, n + 1) < 0)
+		return GS_ENOMEM;
+	if (need <= v->cap)
+		return GS_OK;
+	if (!(a = gs_realloc(v->os, need * sizeof *a)))
+		return GS_ENOMEM;
+	v->os = a;
+	if (!(b = gs_realloc(v->oe, need * sizeof *b)))
+		return GS_ENOMEM;
+	v->oe = b;
+	v->cap = need;
+	return GS_OK;
+}
+
+static void ip_view_put(ip_view *v, int32_t cp, uint32_t os, uint32_t oe)
+{
+	size_t at = v->text.len, n = 1, k;
+
+	if (cp < 0x80) {
+		v->text.data[at] = (char)cp;
+	} else {
+		n = (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)
+						 v->text.data + at);
+	}
+	for (k = at; k < at + n; k++) {
+		v->os[k] = os;
+		v->oe[k] = oe;
+	}
+	v->text.len = at + n;
+	v->text.data[v->text.len] = '\0';
+}
+
+static size_t ip_cp_len(int32_t c)
+{
+	return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+}
+
+void ip_view_free(ip_view *v)
+{
+	gs_buf_free(&v->text);
+	gs_free(v->os);
+	gs_free(v->oe);
+	memset(v, 0, sizeof *v);
+}
+
+/* Writes the units not marked in `drop` (NULL: all) into a view, with
+ * `cp` overriding their code points when given, each whitespace run
+ * collapsed into one unit spanning the whole run. */
+static int ip_view_build(ip_view *v, const ip_units *u, const uint8_t *drop,
+			 const int32_t *cp)
+{
+	size_t i = 0, need = 0;
+
+	for (i = 0; i < u->n; i++)
+		need += ip_cp_len(cp ? cp[i] : u->v[i].cp);
+	if (ip_view_reserve(v, need) < 0)
+		return GS_ENOMEM;
+	i = 0;
+	while (i < u->n) {
+		int32_t c = cp ? cp[i] : u->v[i].cp;
+		uint32_t os = u->v[i].os, oe = u->v[i].oe;
+
+		if (drop && drop[i]) {
+			i++;
+			continue;
+		}
+		if (c == ' ' || c == '\n') {
+			size_t j = i + 1;
+
+			for (; j < u->n; j++) {
+				int32_t d = cp ? cp[j] : u->v[j].cp;
+
+				if (drop && drop[j])
+					continue;
+				if (d != ' ' && d != '\n')
+					break;
+				if (d == '\n')
+					c = '\n';
+				oe = u->v[j].oe;
+			}
+			i = j;
+		} else {
+			i++;
+		}
+		ip_view_put(v, c, os, oe);
+	}
+	return GS_OK;
+}
+
+enum { IP_C_OTHER, IP_C_SPACE, IP_C_ALNUM, IP_C_SEP, IP_C_LEET, IP_C_SYM };
+
+static int ip_class(int32_t c)
+{
+	static const unsigned char ascii[128] = {
+		[' '] = IP_C_SPACE, ['\n'] = IP_C_SPACE,
+		['.'] = IP_C_SEP, ['-'] = IP_C_SEP, ['_'] = IP_C_SEP,
+		['*'] = IP_C_SEP, ['~'] = IP_C_SEP, ['^'] = IP_C_SEP,
+		['|'] = IP_C_SEP, ['+'] = IP_C_SEP, ['`'] = IP_C_SEP,
+		['/'] = IP_C_SEP, ['\\'] = IP_C_SEP,
+		['@'] = IP_C_LEET, ['$'] = IP_C_LEET,
+		['0'] = IP_C_ALNUM, ['1'] = IP_C_ALNUM, ['2'] = IP_C_ALNUM,
+		['3'] = IP_C_ALNUM, ['4'] = IP_C_ALNUM, ['5'] = IP_C_ALNUM,
+		['6'] = IP_C_ALNUM, ['7'] = IP_C_ALNUM, ['8'] = IP_C_ALNUM,
+		['9'] = IP_C_ALNUM,
+		['a'] = IP_C_ALNUM, ['b'] = IP_C_ALNUM, ['c'] = IP_C_ALNUM,
+		['d'] = IP_C_ALNUM, ['e'] = IP_C_ALNUM, ['f'] = IP_C_ALNUM,
+		['g'] = IP_C_ALNUM, ['h'] = IP_C_ALNUM, ['i'] = IP_C_ALNUM,
+		['j'] = IP_C_ALNUM, ['k'] = IP_C_ALNUM, ['l'] = IP_C_ALNUM,
+		['m'] = IP_C_ALNUM, ['n'] = IP_C_ALNUM, ['o'] = IP_C_ALNUM,
+		['p'] = IP_C_ALNUM, ['q'] = IP_C_ALNUM, ['r'] = IP_C_ALNUM,
+		['s'] = IP_C_ALNUM, ['t'] = IP_C_ALNUM, ['u'] = IP_C_ALNUM,
+		['v'] = IP_C_ALNUM, ['w'] = IP_C_ALNUM, ['x'] = IP_C_ALNUM,
+		['y'] = IP_C_ALNUM, ['z'] = IP_C_ALNUM,
+	};
+
+	if (c >= 0 && c < 0x80)
+		return ascii[c]; /* IP_C_OTHER is 0 */
+	if (c == 0xB7 || c == 0x2022 || c == 0x2027 || c == 0x2219 ||
+	    c == 0x22C5)
+		return IP_C_SEP;
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+	case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
+	case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+		return IP_C_ALNUM;
+	case UTF8PROC_CATEGORY_SO: /* emoji and pictographs */
+		return IP_C_SYM;
+	default:
+		return IP_C_OTHER;
+	}
+}
+
+static int32_t ip_leet(int32_t c)
+{
+	static const char from[] = "013457@$", to[] = "oieastas";
+	const char *p = c > 0 && c < 0x80 ? strchr(from, (int)c) : NULL;
+
+	return p && *p ? to[p - from] : 0;
+}
+
+/* The second view: symbols dropped, separators between letters dropped,
+ * letter-spaced words joined, digits inside words read as letters.
+ * Returns 1 when it differs from the first view (and was built), 0 when
+ * it would not. */
+int ip_view_joined(ip_view *v, const ip_units *u)
+{
+	uint8_t *drop = gs_calloc(u->n ? u->n : 1, 1), *cls;
+	int32_t *cp = gs_alloc((u->n ? u->n : 1) * sizeof *cp);
+	size_t i, j, k;
+	int changed = 0, rc;
+
+	cls = gs_alloc(u->n ? u->n : 1);
+	if (!drop || !cp || !cls) {
+		rc = GS_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < u->n; i++) {
+		cp[i] = u->v[i].cp;
+		cls[i] = (uint8_t)ip_class(cp[i]);
+		/* "ignore 🙂 previous 🙂 instructions" */
+		if (cls[i] == IP_C_SYM) {
+			drop[i] = 1;
+			changed = 1;
+		}
+	}
+	/* "i.g.n.o.r.e", "ig-nore": short separator runs between letters. */
+	for (i = 1; i < u->n; i = j) {
+		for (j = i; j < u->n && cls[j] == IP_C_SEP; j++)
+			;
+		if (j == i) {
+			j++;
+			continue;
+		}
+		if (cls[i - 1] == IP_C_ALNUM && j < u->n &&
+		    cls[j] == IP_C_ALNUM && j - i <= 3) {
+			for (k = i; k < j; k++)
+				drop[k] = 1;
+			changed = 1;
+		}
+	}
+	/* "i g n o r e": three or more one-letter words, one space apart. */
+	for (i = 0; i < u->n; i = j) {
+		size_t start = i, letters = 0, last = i;
+
+		j = i + 1;
+		if (cls[i] != IP_C_ALNUM ||
+		    (i > 0 && cls[i - 1] != IP_C_SPACE))
+			continue;
+		for (k = i; k < u->n;) {
+			size_t w = k, nw = 0;
+
+			/* one word: letters and dropped separators */
+			while (w < u->n && (cls[w] == IP_C_ALNUM || drop[w])) {
+				nw += !drop[w];
+				w++;
+			}
+			if (nw != 1 || (w < u->n && cls[w] != IP_C_SPACE))
+				break;
+			letters++;
+			last = k;
+			if (w + 1 >= u->n || cp[w] != ' ' ||
+			    cls[w + 1] != IP_C_ALNUM)
+				break;
+			k = w + 1;
+		}
+		if (letters >= 3) {
+			for (k = start; k < last; k++)
+				if (cls[k] == IP_C_SPACE)
+					drop[k] = 1;
+			changed = 1;
+		}
+		j = last + 1;
+	}
+	/* "1gn0r3": digits and @ $ inside a word that has letters. */
+	for (i = 0; i < u->n; i = j) {
+		size_t alpha = 0, subst = 0;
+
+		for (j = i; j < u->n && (cls[j] == IP_C_ALNUM ||
+					 cls[j] == IP_C_LEET || drop[j]); j++) {
+			if (drop[j])
+				continue;
+			if (ip_leet(cp[j]))
+				subst++;
+			else if (cls[j] == IP_C_ALNUM &&
+				 (cp[j] < '0' || cp[j] > '9'))
+				alpha++;
+		}
+		if (j == i) {
+			j++;
+			continue;
+		}
+		if (alpha >= 2 && subst) {
+			for (k = i; k < j; k++)
+				if (!drop[k] && ip_leet(cp[k]))
+					cp[k] = ip_leet(cp[k]);
+			changed = 1;
+		}
+	}
+	rc = changed ? ip_view_build(v, u, drop, cp) : 0;
+	if (rc == 0 && changed)
+		rc = 1;
+out:
+	gs_free(drop);
+	gs_free(cp);
+	gs_free(cls);
+	return rc;
+}
+
+
+int ip_view_plain(ip_view *v, const ip_units *u)
+{
+	return ip_view_build(v, u, NULL, NULL);
+}
+
+void ip_units_free(ip_units *u)
+{
+	gs_free(u->v);
+	memset(u, 0, sizeof *u);
+}
+
+/* ---- the letter stream -------------------------------------------- */
+
+const unsigned char ip_stream_ascii[128] = {
+	['0'] = 'o', ['1'] = 'i', ['3'] = 'e', ['4'] = 'a', ['5'] = 's',
+	['7'] = 't', ['@'] = 'a', ['$'] = 's',
+	['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
+	['F'] = 'f', ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j',
+	['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o',
+	['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
+	['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
+	['Z'] = 'z',
+	['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
+	['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j',
+	['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o',
+	['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't',
+	['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y',
+	['z'] = 'z',
+};
+
+int ip_stream_cp(ip_units *scratch, int32_t cp, char *out, size_t cap,
+		 size_t *n)
+{
+	size_t k;
+	int rc;
+
+	*n = 0;
+	scratch->n = 0;
+	scratch->tag_run = 0;
+	if (cp >= 0xE0020 && cp <= 0xE007E) { /* tag characters: ASCII */
+		cp -= 0xE0000;
+		if (ip_stream_ascii[cp] && cap)
+			out[(*n)++] = (char)ip_stream_ascii[cp];
+		return GS_OK;
+	}
+	if ((rc = ip_fold(scratch, cp, 0, 0)) < 0)
+		return rc;
+	for (k = 0; k < scratch->n && *n < cap; k++) {
+		int32_t c = scratch->v[k].cp;
+
+		if (c >= 0 && c < 0x80 && ip_stream_ascii[c])
+			out[(*n)++] = (char)ip_stream_ascii[c];
+	}
+	return GS_OK;
+}

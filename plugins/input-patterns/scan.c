@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scan.c - one pass over a text that finds every key word of every rule
+ * (literals.c) in its letter stream, so that rules run only near them.
+ *
+ * The pass keeps the last eight letters as a 40-bit number.  Per letter
+ * it tests one bit of each of two 8 KiB tables: the last four letters
+ * hashed (for key words of three to seven letters) and the last eight
+ * hashed (for longer ones, so that hundreds of "...instructions" share
+ * no bucket with every "tion" of the text).  Only when a bit is set does
+ * it look the letters up among the key words' (a sorted table) and
+ * compare the words backwards against a ring of recent letters.  A
+ * three-letter word is entered under every letter that can come before
+ * it.  Bytes that give no
+ * letter (spaces, punctuation) cost a table lookup and nothing else;
+ * non-ASCII characters are folded as the views fold them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ip.h"
+
+#define SC_RING 64           /* letters kept; key words are shorter */
+#define SC_GRAM4 0xFFFFFull         /* four letters of five bits */
+#define SC_GRAM8 0xFFFFFFFFFFull    /* eight */
+#define SC_BITS 65536u
+#define SC_LONG 8                   /* key words this long use GRAM8 */
+
+typedef struct sc_entry {
+	uint64_t key;  /* the word's last 4 (or 8) letters, or 3 + one before */
+	uint32_t word;
+} sc_entry;
+
+typedef struct sc_word {
+	unsigned char code[64]; /* letters as 1..26 */
+	uint32_t len;
+	uint32_t *rules;        /* the rules this word is a key word of */
+	uint32_t nrules;
+} sc_word;
+
+/* The words found by one of the two grams. */
+typedef struct sc_table {
+	uint8_t bits[SC_BITS / 8];
+	sc_entry *entry;
+	size_t n, cap;
+} sc_table;
+
+struct ip_scanner {
+	sc_table t4, t8;
+	sc_word *word;
+	size_t nword;
+};
+
+/* 0 for no letter, else 1..26. */
+static unsigned char sc_code(unsigned char c)
+{
+	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 1) : 0;
+}
+
+static uint32_t sc_hash(uint64_t gram)
+{
+	return (uint32_t)((gram * 0x9E3779B97F4A7C15ull) >> 48);
+}
+
+static int sc_entry_cmp(const void *a, const void *b)
+{
+	const sc_entry *x = a, *y = b;
+
+	if (x->key != y->key)
+		return (x->key > y->key) - (x->key < y->key);
+	return (x->word > y->word) - (x->word < y->word);
+}
+
+static int sc_add_entry(sc_table *t, uint64_t key, uint32_t word)
+{
+	uint32_t h = sc_hash(key);
+
+	if (t->n == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 256;
+		sc_entry *v = gs_realloc(t->entry, nc * sizeof *v);
+
+		if (!v)
+			return GS_ENOMEM;
+		t->entry = v;
+		t->cap = nc;
+	}
+	t->entry[t->n].key = key;
+	t->entry[t->n++].word = word;
+	t->bits[h >> 3] |= (uint8_t)(1u << (h & 7));
+	return GS_OK;
+}
+
+/* The word for s, new or found; its index, or -1. */
+static long sc_word_get(ip_scanner *sc, const char *s)
+{
+	size_t k, n = strlen(s);
+	sc_word *v, *w;
+
+	if (n > sizeof w->code)
+		s += n - sizeof w->code, n = sizeof w->code; /* its end */
+	for (k = 0; k < sc->nword; k++) {
+		w = &sc->word[k];
+		if (w->len == n) {
+			size_t j;
+
+			for (j = 0; j < n && w->code[j] == sc_code(
+				     (unsigned char)s[j]); j++)
+				;
+			if (j == n)
+				return (long)k;
+		}
+	}
+	if (!(v = gs_realloc(sc->word, (sc->nword + 1) * sizeof *v)))
+		return -1;
+	sc->word = v;
+	w = &sc->word[sc->nword];
+	memset(w, 0, sizeof *w);
+	w->len = (uint32_t)n;
+	for (k = 0; k < n; k++)
+		w->code[k] = sc_code((unsigned char)s[k]);
+	return (long)sc->nword++;
+}
+
+int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
+{
+	ip_scanner *sc = gs_calloc(1, sizeof *sc);
+	size_t r, k;
+	uint32_t c;
+
+	if (!sc)
+		return GS_ENOMEM;
+	for (r = 0; r < nrules; r++)
+		for (k = 0; k < lits[r].n; k++) {
+			long w = sc_word_get(sc, lits[r].v[k]);
+			uint32_t *rv;
+			sc_word *wd;
+
+			if (w < 0)
+				goto nomem;
+			wd = &sc->word[w];
+			if (wd->nrules && wd->rules[wd->nrules - 1] == r)
+				continue;
+			rv = gs_realloc(wd->rules,
+					(wd->nrules + 1) * sizeof *rv);
+			if (!rv)
+				goto nomem;
+			wd->rules = rv;
+			wd->rules[wd->nrules++] = (uint32_t)r;
+		}
+	for (k = 0; k < sc->nword; k++) {
+		const sc_word *w = &sc->word[k];
+		const unsigned char *e = w->code + w->len;
+		uint64_t key = 0;
+		uint32_t j;
+
+		if (w->len >= SC_LONG) {
+			for (j = SC_LONG; j > 0; j--)
+				key = key << 5 | e[-(int)j];
+			if (sc_add_entry(&sc->t8, key, (uint32_t)k) < 0)
+				goto nomem;
+			continue;
+		}
+		for (j = w->len < 4 ? 3 : 4; j > 0; j--)
+			key = key << 5 | e[-(int)j];
+		if (w->len >= 4) {
+			if (sc_add_entry(&sc->t4, key, (uint32_t)k) < 0)
+				goto nomem;
+			continue;
+		}
+		/* three letters: any letter, or none, before them */
+		for (c = 0; c <= 26; c++)
+			if (sc_add_entry(&sc->t4, (uint64_t)c << 15 | key,
+					 (uint32_t)k) < 0)
+				goto nomem;
+	}
+	if (sc->t4.n)
+		qsort(sc->t4.entry, sc->t4.n, sizeof *sc->t4.entry,
+		      sc_entry_cmp);
+	if (sc->t8.n)
+		qsort(sc->t8.entry, sc->t8.n, sizeof *sc->t8.entry,
+		      sc_entry_cmp);
+	*out = sc;
+	return GS_OK;
+nomem:
+	ip_scanner_free(sc);
+	return GS_ENOMEM;
+}
+
+void ip_scanner_free(ip_scanner *sc)
+{
+	size_t k;
+
+	if (!sc)
+		return;
+	for (k = 0; k < sc->nword; k++)
+		gs_free(sc->word[k].rules);
+	gs_free(sc->word);
+	gs_free(sc->t4.entry);
+	gs_free(sc->t8.entry);
+	gs_free(sc);
+}
+
+typedef struct sc_state {
+	uint64_t gram;
+	uint64_t n;                   /* letters so far */
+	unsigned char ring[SC_RING];
+	size_t at[SC_RING];           /* where each letter's character starts */
+} sc_state;
+
+static int sc_hits_put(ip_hits *h, uint32_t rule, size_t start, size_t end)
+{
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		ip_hit *v = gs_realloc(h->v, cap * sizeof *v);
+
+		if (!v)
+			return GS_ENOMEM;
+		h->v = v;
+		h->cap = cap;
+	}
+	h->v[h->n].rule = rule;
+	h->v[h->n].start = start;
+	h->v[h->n++].end = end;
+	return GS_OK;
+}
+
+/* The bit was set: which words end here? */
+static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
+		     const sc_state *st, size_t end, ip_hits *out)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->entry[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < t->n && t->entry[lo].key == key; lo++) {
+		const sc_word *w = &sc->word[t->entry[lo].word];
+		uint32_t j, r;
+
+		if (w->len > st->n)
+			continue;
+		for (j = 0; j < w->len; j++)
+			if (st->ring[(st->n - 1 - j) % SC_RING] !=
+			    w->code[w->len - 1 - j])
+				break;
+		if (j < w->len)
+			continue;
+		for (r = 0; r < w->nrules; r++)
+			if (sc_hits_put(out, w->rules[r],
+					st->at[(st->n - w->len) % SC_RING],
+					end) < 0)
+				return GS_ENOMEM;
+	}
+	return GS_OK;
+}
+
+static inline int sc_step(const ip_scanner *sc, sc_state *st,
+			  unsigned char code, size_t at, size_t end,
+			  ip_hits *out)
+{
+	uint64_t g4, g8;
+	uint32_t h4, h8;
+	int rc = GS_OK;
+
+	st->gram = (st->gram << 5 | code) & SC_GRAM8;
+	st->ring[st->n % SC_RING] = code;
+	st->at[st->n++ % SC_RING] = at;
+	g4 = st->gram & SC_GRAM4;
+	g8 = st->gram;
+	h4 = sc_hash(g4);
+	h8 = sc_hash(g8);
+	if (sc->t4.bits[h4 >> 3] & (1u << (h4 & 7)))
+		rc = sc_verify(sc, &sc->t4, g4, st, end, out);
+	if (rc == GS_OK && sc->t8.bits[h8 >> 3] & (1u << (h8 & 7)))
+		rc = sc_verify(sc, &sc->t8, g8, st, end, out);
+	return rc;
+}
+
+/* Decodes one UTF-8 sequence (the core hands over valid UTF-8). */
+static int32_t sc_utf8(const unsigned char *p, size_t left, size_t *n)
+{
+	int32_t c = p[0];
+	size_t k, len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+
+	if (len > left || c < 0xC2) {
+		*n = 1;
+		return 0xFFFD;
+	}
+	c &= 0x3F >> (len - 1);
+	for (k = 1; k < len; k++) {
+		if ((p[k] & 0xC0) != 0x80) {
+			*n = 1;
+			return 0xFFFD;
+		}
+		c = (c << 6) | (p[k] & 0x3F);
+	}
+	*n = len;
+	return c;
+}
+
+int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
+		   ip_hits *out)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	sc_state st;
+	ip_units scratch = { NULL, 0, 0, 0, 0, 0 };
+	size_t i = 0;
+	int rc = GS_OK;
+
+	if (!sc->t4.n && !sc->t8.n)
+		return GS_OK;
+	st.gram = 0;
+	st.n = 0;
+	while (i < len && rc == GS_OK) {
+		unsigned char b = s[i];
+
+		if (b < 0x80) {
+			unsigned char c = ip_stream_ascii[b];
+
+			i++;
+			if (c)
+				rc = sc_step(sc, &st, (unsigned char)(c - 'a' + 1),
+					     i - 1, i, out);
+		} else {
+			char letters[64];
+			size_t n, k, m;
+			int32_t cp = sc_utf8(s + i, len - i, &n);
+			size_t at = i;
+
+			i += n;
+			rc = ip_stream_cp(&scratch, cp, letters, sizeof letters,
+					  &m);
+			for (k = 0; k < m && rc == GS_OK; k++)
+				rc = sc_step(sc, &st,
+					     sc_code((unsigned char)letters[k]),
+					     at, i, out);
+		}
+	}
+	ip_units_free(&scratch);
+	return rc;
+}

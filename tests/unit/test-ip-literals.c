@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-ip-literals - input-patterns' prefilter parts on their own: the
+ * key words literals.c derives from a pattern, that every rule of the
+ * shipped rule set gets usable ones, and that scan.c finds key words
+ * through the tricks the views undo (case, spacing, separators, digits,
+ * fullwidth, look-alikes, invisible and tag characters).
+ *
+ * Usage: test-ip-literals [RULES-FILE] | -p PATTERN
+ * (default: $top_srcdir/etc/guardstack/injection.rules)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../plugins/input-patterns/ip.h"
+#include "../tap.h"
+
+/* The key words of pat, sorted and joined with ',', or "-" for none;
+ * with_pre: led by "PRE:", how far into a match they start (-1: no
+ * bound). */
+static const char *keys_pre(const char *pat, int with_pre)
+{
+	static char out[4096];
+	ip_lits l;
+	size_t i, j;
+	int rc = ip_lit_extract(pat, &l);
+
+	if (rc <= 0)
+		return rc < 0 ? "ENOMEM" : "-";
+	for (i = 0; i < l.n; i++) /* sort for a stable answer */
+		for (j = i + 1; j < l.n; j++)
+			if (strcmp(l.v[j], l.v[i]) < 0) {
+				char *t = l.v[i];
+				l.v[i] = l.v[j];
+				l.v[j] = t;
+			}
+	out[0] = '\0';
+	if (with_pre)
+		snprintf(out, sizeof out, "%ld:", l.pre == IP_PRE_UNKNOWN ?
+			 -1L : (long)l.pre);
+	for (i = 0; i < l.n; i++) {
+		if (i)
+			strncat(out, ",", sizeof out - strlen(out) - 1);
+		strncat(out, l.v[i], sizeof out - strlen(out) - 1);
+	}
+	ip_lits_free(&l);
+	return out;
+}
+
+static const char *keys(const char *pat)
+{
+	return keys_pre(pat, 0);
+}
+
+static void extraction(void)
+{
+	is_str(keys("\\bignore\\s+previous\\b"), "ignoreprevious",
+	       "spaces vanish: two words are one key");
+	is_str(keys("IGNORE"), "ignore", "caseless: lower case keys");
+	is_str(keys("forg[eo]t"), "forget,forgot", "a small class");
+	is_str(keys("colou?r"), "color,colour", "an optional letter");
+	is_str(keys("\\byou(?:\\s+are|'re)\\s+now"), "youarenow,yourenow",
+	       "apostrophe and space stand for nothing");
+	is_str(keys("h4ck3r"), "hacker", "digits read as letters");
+	is_str(keys("(?<!not\\s)(?<![^\\n])ignore(?=\\s)"), "ignore",
+	       "lookarounds add nothing");
+	is_str(keys("(?:ignore|disregard)\\s+(?:all\\s+)?previous"),
+	       "disregardallprevious,disregardprevious,"
+	       "ignoreallprevious,ignoreprevious",
+	       "alternatives and an optional word multiply");
+	is_str(keys("(?:a|b)[\\w-]+\\s+instructions"), "instructions",
+	       "an unknown part: the best set elsewhere");
+	is_str(keys("\\Qsystem\\E\\s*:"), "system", "\\Q...\\E");
+	is_str(keys("\\x49gnore"), "ignore", "\\x escapes");
+	is_str(keys("(?i:dan)\\s+mode"), "danmode", "inline options");
+	is_str(keys("ab(?:defg)+"), "defg", "at least once: kept");
+	is_str(keys("xyzw(?:def)*uvw"), "xyzw", "a star breaks the chain");
+	is_str(keys("[^a]bcd"), "bcd", "negated class is unknown");
+	is_str(keys(".*"), "-", "nothing to key on");
+	is_str(keys("a|bc"), "-", "keys shorter than three letters");
+	is_str(keys("(?x) ignore"), "-", "extended mode is not parsed");
+	is_str(keys("ab(c"), "-", "unbalanced: no keys");
+	is_str(keys("\\d{3}-\\d{2}"), "-", "digits alone");
+	is_str(keys("<\\|\\s*im_start\\s*\\|>"), "imstart",
+	       "punctuation vanishes");
+	/* where before the key word a match can start */
+	is_str(keys_pre("\\bignore\\s+previous", 1), "0:ignoreprevious",
+	       "a leading key: matches start at it");
+	is_str(keys_pre("(?<!not\\s)\\s*#\\s*system", 1), "3:system",
+	       "lookbehinds count nothing, runs of space one");
+	is_str(keys_pre("(?:the\\s+)?instructions", 1),
+	       "4:instructions,theinstructions", "an optional lead word");
+	is_str(keys_pre("[^x]{0,4}disregard", 1), "4:disregard",
+	       "a bounded unknown before the key");
+	is_str(keys_pre("\\w+\\s+disregard", 1), "-1:disregard",
+	       "an unbounded one");
+	is_str(keys_pre("(?:a.|bbx)\\s*zzzz", 1), "4:zzzz",
+	       "the longest alternative counts");
+	is_str(keys("instructions?|instr"), "instr",
+	       "a key that starts with another adds nothing");
+}
+
+/* Every shipped rule has key words of three letters or more. */
+static void shipped(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[70000];
+	int n = 0, keyed = 0;
+
+	if (!ok(f != NULL, "open %s", path))
+		return;
+	while (fgets(line, sizeof line, f)) {
+		char *p = line, *name, *pat;
+		ip_lits l;
+		size_t k, shortest = 99;
+		int rc;
+
+		line[strcspn(line, "\r\n")] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		name = p;
+		p += strcspn(p, " \t");
+		*p++ = '\0';
+		pat = p + strspn(p, " \t");
+		n++;
+		rc = ip_lit_extract(pat, &l);
+		if (rc == 1) {
+			for (k = 0; k < l.n; k++)
+				if (strlen(l.v[k]) < shortest)
+					shortest = strlen(l.v[k]);
+			printf("# %-22s %3zu keys, shortest %zu:", name, l.n,
+			       shortest);
+			for (k = 0; k < l.n && k < 6; k++)
+				printf(" %s", l.v[k]);
+			printf("%s\n", l.n > 6 ? " ..." : "");
+			keyed += shortest >= IP_LIT_MIN;
+			ip_lits_free(&l);
+		} else {
+			printf("# %-22s NO KEYS\n", name);
+		}
+	}
+	fclose(f);
+	ok(n >= 40, "%d rules read", n);
+	is_int(keyed, n, "every shipped rule has key words");
+}
+
+/* Whether the scanner, built for the one key word "ignore", finds it in
+ * text (and where the hit ends). */
+static long finds(const char *text)
+{
+	ip_lits l = { NULL, 0, 0 };
+	ip_scanner *sc = NULL;
+	ip_hits h = { NULL, 0, 0 };
+	long end = -1;
+
+	if (ip_lits_add(&l, "ignore") < 0 ||
+	    ip_scanner_new(&l, 1, &sc) < 0 ||
+	    ip_scanner_run(sc, text, strlen(text), &h) < 0)
+		end = -2;
+	else if (h.n)
+		end = (long)h.v[0].end;
+	ip_lits_free(&l);
+	ip_scanner_free(sc);
+	gs_free(h.v);
+	return end;
+}
+
+static void scanning(void)
+{
+	is_int(finds("please ignore this"), 13, "plain: hit ends after it");
+	is_int(finds("IGNORE"), 6, "upper case");
+	is_int(finds("i g n o r e"), 11, "letter-spaced");
+	is_int(finds("i.g-n_o*r/e"), 11, "separators");
+	is_int(finds("1gn0r3"), 6, "digits as letters");
+	is_int(finds("\xef\xbd\x89\xef\xbd\x87\xef\xbd\x8e\xef\xbd\x8f"
+		     "\xef\xbd\x92\xef\xbd\x85"), 18, "fullwidth");
+	is_int(finds("ign\xd0\xbe" "re"), 7, "Cyrillic o");
+	is_int(finds("ig\xe2\x80\x8bnore"), 9, "zero-width space inside");
+	is_int(finds("\xf3\xa0\x81\xa9\xf3\xa0\x81\xa7\xf3\xa0\x81\xae"
+		     "\xf3\xa0\x81\xaf\xf3\xa0\x81\xb2\xf3\xa0\x81\xa5"), 24,
+	       "tag characters");
+	is_int(finds("igno"), -1, "a prefix is no hit");
+	is_int(finds("the ignition"), -1, "a near miss is no hit");
+	is_int(finds(""), -1, "empty text");
+}
+
+int main(int argc, char **argv)
+{
+	char path[4096];
+	const char *top = getenv("top_srcdir");
+
+	if (argc > 2 && !strcmp(argv[1], "-p")) { /* for rule writers */
+		printf("%s\n", keys_pre(argv[2], 1));
+		return 0;
+	}
+	extraction();
+	snprintf(path, sizeof path, "%s/etc/guardstack/injection.rules",
+		 top ? top : ".");
+	shipped(argc > 1 ? argv[1] : path);
+	scanning();
+	return done_testing();
+}
