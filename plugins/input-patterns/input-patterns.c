@@ -25,10 +25,11 @@
  * (a window's end must not look like the text's) and per-rule marks of
  * where to start; the match and depth limits are the core's, so a rule
  * cannot backtrack for long; hitting one fails the call closed.  Rules
- * are JIT-compiled on first use, not at load: JIT compiling the shipped
- * set costs ten times parsing it, and most rules never run on most
- * traffic.  The JIT copy is made by the first thread that needs it and
- * published with an atomic store; until then every thread interprets.
+ * are JIT-compiled once they have been used a few dozen times, not at
+ * load: JIT compiling the shipped set costs ten times parsing it, and
+ * most rules never run on most traffic.  The JIT copy is made by one
+ * thread and published with an atomic store; until then every thread
+ * interprets.
  *
  * Rules see a folded copy of each text, never the text itself:
  *   - invisible characters are dropped (Unicode format characters such as
@@ -94,6 +95,8 @@ static const char *const ip_actions[] = { "reject", "redact", "flag", NULL };
  * back, so lookbehinds see the text before, and end IP_AHEAD after the
  * key word, grown while a match runs into their end. */
 #define IP_WINDOW 256
+/* searches of a rule before it is JIT-compiled */
+#define IP_JIT_AFTER 16
 #define IP_CONTEXT 64
 #define IP_AHEAD 64
 
@@ -101,7 +104,7 @@ typedef struct ip_rule {
 	char *name;
 	pcre2_code *code;
 	_Atomic(pcre2_code *) jit; /* a JIT-compiled copy, once made */
-	atomic_int jit_tried;
+	atomic_uint uses;          /* searches so far, up to IP_JIT_AFTER */
 	int keyed;          /* has key words: runs only around them */
 	size_t pre;         /* a match starts at most this far before one */
 } ip_rule;
@@ -147,16 +150,21 @@ static int ip_spans_put(ip_spans *s, const ip_span *sp)
 	return GS_OK;
 }
 
-/* The code to run for a rule: its JIT copy once there is one.  The first
- * caller makes it (others interpret meanwhile); a failed JIT compile
- * (no executable memory) is not tried again. */
+/* The code to run for a rule: its JIT copy once there is one.  The
+ * search that makes a rule's use count reach IP_JIT_AFTER makes it
+ * (others interpret meanwhile): a one-shot CLI call does not pay for
+ * compiling what it runs once, a server soon runs compiled code.  A
+ * failed JIT compile (no executable memory) is not tried again. */
 static const pcre2_code *ip_code(const ip_instance *in, ip_rule *r)
 {
 	pcre2_code *c = atomic_load_explicit(&r->jit, memory_order_acquire);
 
 	if (c || !in->jit)
 		return c ? c : r->code;
-	if (atomic_exchange(&r->jit_tried, 1))
+	if (atomic_load_explicit(&r->uses, memory_order_relaxed) >=
+	    IP_JIT_AFTER ||
+	    atomic_fetch_add_explicit(&r->uses, 1, memory_order_relaxed) !=
+	    IP_JIT_AFTER - 1)
 		return r->code;
 	if (!(c = pcre2_code_copy(r->code)))
 		return r->code;
@@ -266,6 +274,18 @@ static int ip_region_push(ip_regions *rs, const ip_region *g)
 	return GS_OK;
 }
 
+/* Where a region around a key word ending at `end` ends at first: any
+ * point after it will do, as a match that runs into it grows the region
+ * (partial matching), so bytes are counted, not characters. */
+static size_t ip_ahead(const char *s, size_t len, size_t end)
+{
+	size_t at = len - end > IP_AHEAD * 2 ? end + IP_AHEAD * 2 : len;
+
+	while (at < len && ((unsigned char)s[at] & 0xC0) == 0x80)
+		at++;
+	return at;
+}
+
 /* For ASCII text: keeps `lo` where ip_back(s, at, IP_WINDOW) would
  * put it as `at` moves forward over the hits in order, in time linear
  * in the text, not in the number of hits times the window. */
@@ -335,7 +355,7 @@ static int ip_regions_make(const ip_instance *in, const char *s,
 	qsort(h->v, h->n, sizeof *h->v, ip_hit_cmp);
 	for (i = 0; i < h->n; i++) {
 		size_t lo = ip_hit_lo(in, s, &w, ascii, &h->v[i]);
-		size_t hi = ip_fwd(s, len, h->v[i].end, IP_AHEAD);
+		size_t hi = ip_ahead(s, len, h->v[i].end);
 
 		h->v[i].lo = lo;
 		ip_region *last = rs->n ? &rs->v[rs->n - 1] : NULL;
@@ -1105,7 +1125,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	v = &in->rule[in->nrule];
 	v->code = code;
 	atomic_init(&v->jit, NULL);
-	atomic_init(&v->jit_tried, 0);
+	atomic_init(&v->uses, 0);
 	v->keyed = 0;
 	if (!(v->name = gs_strndup(name, strlen(name)))) {
 		pcre2_code_free(code);

@@ -25,18 +25,29 @@
 
 #include "ip.h"
 
-#define LIT_CAP 256      /* strings in one exact set (a product) */
-#define LIT_UNION_CAP 2048 /* strings in one factor set */
+#define LIT_CAP 64      /* strings in one exact set (a product) */
+#define LIT_UNION_CAP 1024 /* strings in one factor set */
 #define LIT_MAXLEN 48    /* letters in one string; longer ones are cut */
 #define LIT_CLASS_MAX 6  /* letters a class may hold and stay exact */
 #define LIT_DEPTH 64     /* group nesting */
 
 /* ---- string sets -------------------------------------------------- */
 
+/* Strings of a set live in blocks the set owns: sets are built and
+ * thrown away by the thousand while a rule set loads. */
+typedef struct lblock {
+	struct lblock *next;
+	size_t used, cap;
+	char data[];
+} lblock;
+
 typedef struct lset {
 	char **v;
 	size_t n;
+	lblock *pool, *tail; /* tail: the first block made, last in the list */
 } lset;
+
+#define LSET_INIT { NULL, 0, NULL, NULL }
 
 #define LIT_INF ((size_t)-1)
 
@@ -50,6 +61,7 @@ typedef struct linfo {
 	int fac;     /* fs: every production contains one of these */
 	lset fs;
 	size_t fpre; /* ... starting at most this far into the match */
+	double fcost; /* lset_cost(fs, fpre), kept */
 	size_t maxv; /* longest match, LIT_INF when unbounded */
 	int ws;      /* matches white space only (a view has runs of one) */
 } linfo;
@@ -68,10 +80,16 @@ typedef struct lparse {
 
 static void lset_free(lset *s)
 {
-	while (s->n)
-		gs_free(s->v[--s->n]);
+	while (s->pool) {
+		lblock *b = s->pool;
+
+		s->pool = b->next;
+		gs_free(b);
+	}
 	gs_free(s->v);
 	s->v = NULL;
+	s->n = 0;
+	s->tail = NULL;
 }
 
 static void linfo_free(linfo *i)
@@ -81,25 +99,94 @@ static void linfo_free(linfo *i)
 	i->exact = i->fac = 0;
 }
 
-/* Adds a copy of s[0..n) unless present; -1 when out of memory. */
+/* Adds a copy of s[0..n) (repeats are removed by lset_uniq); -1 when
+ * out of memory. */
 static int lset_add(lset *s, const char *str, size_t n)
 {
 	char **v, *c;
-	size_t k;
 
 	if (n > LIT_MAXLEN)
 		n = LIT_MAXLEN;
-	for (k = 0; k < s->n; k++)
-		if (strlen(s->v[k]) == n && !memcmp(s->v[k], str, n))
-			return 0;
-	if (!(c = gs_strndup(str, n)))
-		return -1;
-	if (!(v = gs_realloc(s->v, (s->n + 1) * sizeof *v))) {
-		gs_free(c);
-		return -1;
+	if (!s->pool || s->pool->cap - s->pool->used < n + 1) {
+		/* blocks double, from what one short string needs */
+		size_t cap = s->pool ? 2 * s->pool->cap : 256;
+		lblock *b;
+
+		if (cap > 16384)
+			cap = 16384; /* LIT_MAXLEN + 1 always fits */
+		if (!(b = gs_alloc(sizeof *b + cap)))
+			return -1;
+		b->next = s->pool;
+		b->used = 0;
+		b->cap = cap;
+		if (!s->pool)
+			s->tail = b;
+		s->pool = b;
 	}
-	s->v = v;
+	if (!(s->n & (s->n - 1))) { /* 0, 1, 2, 4, ...: grow to 2n */
+		if (!(v = gs_realloc(s->v, (s->n < 4 ? 8 : 2 * s->n) *
+				     sizeof *v)))
+			return -1;
+		s->v = v;
+	}
+	c = s->pool->data + s->pool->used;
+	memcpy(c, str, n);
+	c[n] = '\0';
+	s->pool->used += n + 1;
 	s->v[s->n++] = c;
+	return 0;
+}
+
+static int lset_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorts a set and drops repeats. */
+static void lset_uniq(lset *s)
+{
+	size_t i, n = 0;
+
+	if (s->n < 2)
+		return;
+	qsort(s->v, s->n, sizeof *s->v, lset_strcmp);
+	for (i = 0; i < s->n; i++) {
+		if (!n || strcmp(s->v[n - 1], s->v[i]))
+			s->v[n++] = s->v[i];
+	}
+	s->n = n;
+}
+
+/* Appends from's strings to `to`, taking over their storage; from is
+ * left empty. */
+static int lset_move(lset *to, lset *from)
+{
+	char **v;
+
+	if (!from->n) {
+		lset_free(from);
+		return 0;
+	}
+	if (!(v = gs_realloc(to->v, (to->n + from->n) * sizeof *v)))
+		return -1;
+	memcpy(v + to->n, from->v, from->n * sizeof *v);
+	to->v = v;
+	to->n += from->n;
+	/* lset_add grows v by doubling when n is a power of two: give the
+	 * array that room now */
+	if ((to->n & (to->n - 1)) &&
+	    (v = gs_realloc(to->v, 2 * to->n * sizeof *v)))
+		to->v = v;
+	if (from->pool) {
+		from->tail->next = to->pool;
+		if (!to->pool)
+			to->tail = from->tail;
+		to->pool = from->pool;
+		from->pool = from->tail = NULL;
+	}
+	gs_free(from->v);
+	from->v = NULL;
+	from->n = 0;
 	return 0;
 }
 
@@ -142,7 +229,7 @@ static int lset_product(lset *out, const lset *a, const lset *b)
 			if (lset_add(out, buf, la + lb) < 0)
 				return -1;
 		}
-	return 0;
+	return 0; /* repeats ("a"+"bc", "ab"+"c") are rare: kept till the end */
 }
 
 /* Whether a short key word is part of a word common in English prose or
@@ -164,13 +251,17 @@ static int lit_common(const char *key)
 		"impact", "action", "mode", "order", "rules", "list",
 		"text", "output", "data", "code", "file", "name", "type",
 	};
-	size_t k;
+	size_t k, n = strlen(key);
 
-	if (strlen(key) > 6)
+	if (n > 6)
 		return 0;
-	for (k = 0; k < sizeof words / sizeof words[0]; k++)
-		if (strstr(words[k], key))
-			return 1;
+	for (k = 0; k < sizeof words / sizeof words[0]; k++) {
+		const char *w = words[k];
+
+		for (; *w; w++) /* words are short: a plain loop beats strstr */
+			if (*w == key[0] && !strncmp(w, key, n))
+				return 1;
+	}
 	return 0;
 }
 
@@ -184,14 +275,28 @@ static double lset_score(const lset *s)
 
 	if (!s->n)
 		return 1e9;
+	for (k = 0; k < s->n; k++) /* a useless set costs little to see */
+		if (!s->v[k][0] || !s->v[k][1] || !s->v[k][2])
+			return 1e9;
 	for (k = 0; k < s->n; k++) {
 		size_t n = strlen(s->v[k]);
 
-		if (n < IP_LIT_MIN)
-			return 1e9;
-		sum += w[n < 6 ? n : 6] * (lit_common(s->v[k]) ? 100 : 1);
+		sum += w[n < 6 ? n : 6] *
+		       (n <= 6 && lit_common(s->v[k]) ? 100 : 1);
 	}
 	return sum;
+}
+
+/* What a key set costs the matcher: how often it occurs times how many
+ * start positions each occurrence makes it try (those up to `pre`
+ * characters before it; an unbounded pre means a whole window). */
+static double lset_cost(const lset *s, size_t pre)
+{
+	double sc = lset_score(s);
+
+	if (sc >= 1e9)
+		return 1e9;
+	return sc * (pre == LIT_INF || pre > 256 ? 300.0 : (double)pre + 8);
 }
 
 /* The better of what info knows (its exact set or its factor set) as a
@@ -202,12 +307,12 @@ static const lset *linfo_best(const linfo *i, size_t *pre)
 	double bs = 1e9, s;
 
 	if (i->exact && !lset_has_empty(&i->ex) &&
-	    (s = lset_score(&i->ex)) < bs) {
+	    (s = lset_cost(&i->ex, i->lead)) < bs) {
 		best = &i->ex;
 		*pre = i->lead;
 		bs = s;
 	}
-	if (i->fac && (s = lset_score(&i->fs)) < bs) {
+	if (i->fac && (s = i->fcost) < bs) {
 		best = &i->fs;
 		*pre = i->fpre;
 	}
@@ -218,12 +323,10 @@ static const lset *linfo_best(const linfo *i, size_t *pre)
  * starting nearer the start of a match). */
 static int linfo_offer(lparse *l, linfo *i, const lset *cand, size_t pre)
 {
-	lset tmp = { NULL, 0 };
-	double sc = cand ? lset_score(cand) : 1e9;
+	lset tmp = LSET_INIT;
+	double sc = cand ? lset_cost(cand, pre) : 1e9;
 
-	if (!cand || sc >= 1e9 ||
-	    (i->fac && (lset_score(&i->fs) < sc ||
-			(lset_score(&i->fs) == sc && i->fpre <= pre))))
+	if (!cand || sc >= 1e9 || (i->fac && i->fcost <= sc))
 		return 0;
 	if (lset_copy(&tmp, cand) < 0) {
 		lset_free(&tmp);
@@ -234,6 +337,7 @@ static int linfo_offer(lparse *l, linfo *i, const lset *cand, size_t pre)
 	i->fs = tmp;
 	i->fac = 1;
 	i->fpre = pre;
+	i->fcost = sc;
 	return 0;
 }
 
@@ -670,7 +774,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 	}
 	/* small bounded repeats of an exact set stay exact */
 	if (a->exact && max >= 0 && max <= 3) {
-		lset acc = { NULL, 0 }, next;
+		lset acc = LSET_INIT, next;
 		int rc = 0;
 
 		r.exact = 1;
@@ -693,6 +797,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 			l->nomem = 1;
 			return -1;
 		}
+		lset_uniq(&r.ex);
 		if (rc > 0 || r.ex.n > LIT_CAP) {
 			lset_free(&r.ex);
 			r.exact = 0;
@@ -733,7 +838,7 @@ static int lprod_reset(lprod *p)
  * (nothing changed), -1 out of memory. */
 static int lprod_append(lprod *p, const linfo *a)
 {
-	lset next = { NULL, 0 };
+	lset next = LSET_INIT;
 	int rc = lset_product(&next, &p->cur, &a->ex);
 
 	if (rc != 0) {
@@ -817,7 +922,7 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 /* A sequence, up to | or ) or the end. */
 static int lit_seq(lparse *l, linfo *out)
 {
-	lprod p = { { NULL, 0 }, 0, 0, 0 };
+	lprod p = { LSET_INIT, 0, 0, 0 };
 	size_t before = 0, pre = 0; /* atoms before the product */
 	int exact = 1, in_q = 0, ws = 1;
 
@@ -916,7 +1021,7 @@ nomem:
 /* Alternatives, up to ) or the end. */
 static int lit_alt(lparse *l, linfo *out)
 {
-	lset fs = { NULL, 0 };
+	lset fs = LSET_INIT;
 	size_t fpre = 0;
 	int exact = 1, fac = 1, ws = 1;
 
@@ -937,18 +1042,22 @@ static int lit_alt(lparse *l, linfo *out)
 			out->maxv = b.maxv;
 		if (!b.exact)
 			exact = 0;
+		best = linfo_best(&b, &pre);
+		if (!best)
+			fac = 0;
 		if (exact) {
-			if (lset_copy(&out->ex, &b.ex) < 0) {
+			/* the strings move; copied when the key set needs
+			 * them too */
+			if ((fac && best == &b.ex
+			     ? lset_copy(&out->ex, &b.ex)
+			     : lset_move(&out->ex, &b.ex)) < 0) {
 				linfo_free(&b);
 				goto nomem;
 			}
 			if (b.lead > out->lead)
 				out->lead = b.lead;
 		}
-		best = linfo_best(&b, &pre);
-		if (!best)
-			fac = 0;
-		if (fac && lset_copy(&fs, best) < 0) {
+		if (fac && lset_move(&fs, best == &b.ex ? &b.ex : &b.fs) < 0) {
 			linfo_free(&b);
 			goto nomem;
 		}
@@ -960,6 +1069,8 @@ static int lit_alt(lparse *l, linfo *out)
 		l->p++;
 	}
 	out->ws = ws;
+	lset_uniq(&out->ex);
+	lset_uniq(&fs);
 	out->exact = exact && !l->bad && out->ex.n <= LIT_CAP;
 	if (!out->exact)
 		lset_free(&out->ex);
@@ -967,6 +1078,7 @@ static int lit_alt(lparse *l, linfo *out)
 		out->fs = fs;
 		out->fac = 1;
 		out->fpre = fpre;
+		out->fcost = lset_cost(&fs, fpre);
 	} else {
 		lset_free(&fs);
 	}
@@ -1005,23 +1117,30 @@ int ip_lit_extract(const char *pattern, ip_lits *out)
 	out->pre = pre == LIT_INF ? IP_PRE_UNKNOWN : pre;
 	/* a string that starts with another string of the set adds
 	 * nothing: where it occurs, the shorter one does too, as early
-	 * (one that only contains another would move where a key starts) */
-	for (k = 0; k < best->n; k++) {
-		size_t j;
-		int redundant = 0;
+	 * (one that only contains another would move where a key starts).
+	 * In sorted order such a string follows the last one kept. */
+	{
+		lset sorted = LSET_INIT;
+		const char *kept = NULL;
 
-		for (j = 0; j < best->n && !redundant; j++)
-			redundant = j != k &&
-				    strlen(best->v[j]) < strlen(best->v[k]) &&
-				    !strncmp(best->v[k], best->v[j],
-					     strlen(best->v[j]));
-		if (redundant)
-			continue;
-		if (ip_lits_add(out, best->v[k]) < 0) {
-			ip_lits_free(out);
+		if (lset_copy(&sorted, best) < 0) {
+			lset_free(&sorted);
 			linfo_free(&top);
 			return GS_ENOMEM;
 		}
+		lset_uniq(&sorted);
+		for (k = 0; k < sorted.n; k++) {
+			if (kept && !strncmp(sorted.v[k], kept, strlen(kept)))
+				continue;
+			kept = sorted.v[k];
+			if (ip_lits_add(out, kept) < 0) {
+				lset_free(&sorted);
+				ip_lits_free(out);
+				linfo_free(&top);
+				return GS_ENOMEM;
+			}
+		}
+		lset_free(&sorted);
 	}
 	linfo_free(&top);
 	return 1;

@@ -205,6 +205,40 @@ static int ip_tag(ip_units *u, int32_t c, uint32_t os, uint32_t oe)
 	return ip_units_put(u, c, os, oe);
 }
 
+/* What ASCII folds to (see ip_fold): lower case, \t a space, other
+ * line-breaking white space a newline, control characters nothing
+ * (0xFF). */
+static const unsigned char ip_ascii_fold[128] = {
+	[0x00] = 0xFF, [0x01] = 0xFF, [0x02] = 0xFF, [0x03] = 0xFF,
+	[0x04] = 0xFF, [0x05] = 0xFF, [0x06] = 0xFF, [0x07] = 0xFF,
+	[0x08] = 0xFF, ['\t'] = ' ', ['\n'] = '\n', ['\v'] = '\n',
+	['\f'] = '\n', ['\r'] = '\n', [0x0E] = 0xFF, [0x0F] = 0xFF,
+	[0x10] = 0xFF, [0x11] = 0xFF, [0x12] = 0xFF, [0x13] = 0xFF,
+	[0x14] = 0xFF, [0x15] = 0xFF, [0x16] = 0xFF, [0x17] = 0xFF,
+	[0x18] = 0xFF, [0x19] = 0xFF, [0x1A] = 0xFF, [0x1B] = 0xFF,
+	[0x1C] = 0xFF, [0x1D] = 0xFF, [0x1E] = 0xFF, [0x1F] = 0xFF,
+	[' '] = ' ', ['!'] = '!', ['"'] = '"', ['#'] = '#', ['$'] = '$',
+	['%'] = '%', ['&'] = '&', ['\''] = '\'', ['('] = '(', [')'] = ')',
+	['*'] = '*', ['+'] = '+', [','] = ',', ['-'] = '-', ['.'] = '.',
+	['/'] = '/', ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3',
+	['4'] = '4', ['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8',
+	['9'] = '9', [':'] = ':', [';'] = ';', ['<'] = '<', ['='] = '=',
+	['>'] = '>', ['?'] = '?', ['@'] = '@', ['A'] = 'a', ['B'] = 'b',
+	['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g',
+	['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l',
+	['M'] = 'm', ['N'] = 'n', ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q',
+	['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u', ['V'] = 'v',
+	['W'] = 'w', ['X'] = 'x', ['Y'] = 'y', ['Z'] = 'z', ['['] = '[',
+	['\\'] = '\\', [']'] = ']', ['^'] = '^', ['_'] = '_', ['`'] = '`',
+	['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
+	['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j',
+	['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o',
+	['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't',
+	['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y',
+	['z'] = 'z', ['{'] = '{', ['|'] = '|', ['}'] = '}', ['~'] = '~',
+	[0x7F] = 0xFF,
+};
+
 int ip_normalise(const char *s, size_t len, ip_units *u)
 {
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
@@ -213,11 +247,37 @@ int ip_normalise(const char *s, size_t len, ip_units *u)
 
 	u->n = 0;
 	u->tag_run = 0;
+	/* ASCII gives at most one unit a byte: room for that up front */
+	if (len > u->cap) {
+		ip_unit *v = gs_realloc(u->v, len * sizeof *v);
+
+		if (!v)
+			return GS_ENOMEM;
+		u->v = v;
+		u->cap = len;
+	}
 	while (i < len) {
 		utf8proc_int32_t c;
 		utf8proc_ssize_t n;
 		uint32_t os = (uint32_t)i;
 
+		if (p[i] < 0x80 && !u->tag_run) {
+			unsigned char f = ip_ascii_fold[p[i]];
+
+			i++;
+			if (f == 0xFF)
+				continue;
+			if (u->n == u->cap) {
+				if ((rc = ip_units_put(u, f, os,
+						       (uint32_t)i)) < 0)
+					return rc;
+			} else {
+				u->v[u->n].cp = f;
+				u->v[u->n].os = os;
+				u->v[u->n++].oe = (uint32_t)i;
+			}
+			continue;
+		}
 		if (p[i] < 0x80) {
 			c = p[i];
 			n = 1;
@@ -389,10 +449,9 @@ static int ip_class(int32_t c)
 
 static int32_t ip_leet(int32_t c)
 {
-	static const char from[] = "013457@$", to[] = "oieastas";
-	const char *p = c > 0 && c < 0x80 ? strchr(from, (int)c) : NULL;
-
-	return p && *p ? to[p - from] : 0;
+	/* the stream's reading of 0 1 3 4 5 7 @ $ */
+	return c == '@' || c == '$' || (c >= '0' && c <= '9')
+	       ? ip_stream_ascii[c] : 0;
 }
 
 /* The second view: symbols dropped, separators between letters dropped,

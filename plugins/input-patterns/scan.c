@@ -90,63 +90,74 @@ static int sc_add_entry(sc_table *t, uint64_t key, uint32_t word)
 	return GS_OK;
 }
 
-/* The word for s, new or found; its index, or -1. */
-static long sc_word_get(ip_scanner *sc, const char *s)
+/* One key word of one rule, while building. */
+typedef struct sc_pair {
+	const char *s;
+	uint32_t rule;
+} sc_pair;
+
+static int sc_pair_cmp(const void *a, const void *b)
 {
-	size_t k, n = strlen(s);
-	sc_word *v, *w;
+	const sc_pair *x = a, *y = b;
+	int c = strcmp(x->s, y->s);
 
-	if (n > sizeof w->code)
-		s += n - sizeof w->code, n = sizeof w->code; /* its end */
-	for (k = 0; k < sc->nword; k++) {
-		w = &sc->word[k];
-		if (w->len == n) {
-			size_t j;
+	if (c)
+		return c;
+	return (x->rule > y->rule) - (x->rule < y->rule);
+}
 
-			for (j = 0; j < n && w->code[j] == sc_code(
-				     (unsigned char)s[j]); j++)
-				;
-			if (j == n)
-				return (long)k;
-		}
-	}
-	if (!(v = gs_realloc(sc->word, (sc->nword + 1) * sizeof *v)))
-		return -1;
-	sc->word = v;
+/* Adds a word (its last sizeof code letters) for pairs [i, j), which
+ * all have the same string. */
+static int sc_word_add(ip_scanner *sc, const sc_pair *p, size_t i, size_t j)
+{
+	const char *s = p[i].s;
+	size_t n = strlen(s), k;
+	sc_word *w;
+
+	if (n > sizeof w->code) /* keep its end */
+		s += n - sizeof w->code, n = sizeof w->code;
 	w = &sc->word[sc->nword];
 	memset(w, 0, sizeof *w);
 	w->len = (uint32_t)n;
 	for (k = 0; k < n; k++)
 		w->code[k] = sc_code((unsigned char)s[k]);
-	return (long)sc->nword++;
+	if (!(w->rules = gs_alloc((j - i) * sizeof *w->rules)))
+		return GS_ENOMEM;
+	for (k = i; k < j; k++)
+		if (!w->nrules || w->rules[w->nrules - 1] != p[k].rule)
+			w->rules[w->nrules++] = p[k].rule;
+	sc->nword++;
+	return GS_OK;
 }
 
 int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 {
 	ip_scanner *sc = gs_calloc(1, sizeof *sc);
-	size_t r, k;
+	sc_pair *pair = NULL;
+	size_t r, k, n = 0, i;
 	uint32_t c;
 
 	if (!sc)
 		return GS_ENOMEM;
 	for (r = 0; r < nrules; r++)
+		n += lits[r].n;
+	if (!(pair = gs_alloc((n ? n : 1) * sizeof *pair)) ||
+	    !(sc->word = gs_alloc((n ? n : 1) * sizeof *sc->word)))
+		goto nomem;
+	for (r = 0, n = 0; r < nrules; r++)
 		for (k = 0; k < lits[r].n; k++) {
-			long w = sc_word_get(sc, lits[r].v[k]);
-			uint32_t *rv;
-			sc_word *wd;
-
-			if (w < 0)
-				goto nomem;
-			wd = &sc->word[w];
-			if (wd->nrules && wd->rules[wd->nrules - 1] == r)
-				continue;
-			rv = gs_realloc(wd->rules,
-					(wd->nrules + 1) * sizeof *rv);
-			if (!rv)
-				goto nomem;
-			wd->rules = rv;
-			wd->rules[wd->nrules++] = (uint32_t)r;
+			pair[n].s = lits[r].v[k];
+			pair[n++].rule = (uint32_t)r;
 		}
+	qsort(pair, n, sizeof *pair, sc_pair_cmp);
+	for (i = 0; i < n; i = k) {
+		for (k = i + 1; k < n && !strcmp(pair[k].s, pair[i].s); k++)
+			;
+		if (sc_word_add(sc, pair, i, k) < 0)
+			goto nomem;
+	}
+	gs_free(pair);
+	pair = NULL;
 	for (k = 0; k < sc->nword; k++) {
 		const sc_word *w = &sc->word[k];
 		const unsigned char *e = w->code + w->len;
@@ -182,6 +193,7 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 	*out = sc;
 	return GS_OK;
 nomem:
+	gs_free(pair);
 	ip_scanner_free(sc);
 	return GS_ENOMEM;
 }
