@@ -200,6 +200,39 @@ gs check -s "$T/open.ini"
 is "$rc" 2 "strict: a world-writable rules file is refused"
 like "$(err)" "open.rules" "strict: the message names the file"
 
+# ---- the prefilter ---------------------------------------------------------
+# A rule without key words (no three letters every match needs) runs on
+# every text; the keyed rule beside it still runs around its key word,
+# through separators; prefilter = no gives the same verdicts.
+printf 'nokey  <\\|[^|]{1,20}\\|>\nkeyed  \\bbanana\\s+split\\b\n' \
+	>"$T/mixed.rules"
+for pf in yes no; do
+	printf '[input-patterns]\nrules = mixed.rules\nprefilter = %s\n' \
+		"$pf" >"$T/mixed-$pf.ini"
+	gs_in "say <|x|> now" filter -s "$T/mixed-$pf.ini"
+	is "$(rejected_by nokey)" "1 nokey" "prefilter=$pf: a rule without key words"
+	gs_in "one b-a-n-a-n-a split please" filter -s "$T/mixed-$pf.ini"
+	is "$(rejected_by keyed)" "1 keyed" "prefilter=$pf: a keyed rule"
+	gs_in "bananas split evenly" filter -s "$T/mixed-$pf.ini"
+	is "$rc" 0 "prefilter=$pf: no match passes"
+done
+printf '[input-patterns]\nrules = %s\nprefilter = maybe\n' \
+	"$top_srcdir/etc/guardstack/injection.rules" >"$T/pf-bad.ini"
+gs check -s "$T/pf-bad.ini"
+is "$rc" 2 "prefilter: not a boolean is refused"
+like "$(err)" "prefilter" "prefilter: the message names the key"
+# The whole-text reference finds what the prefilter finds, here in a
+# long text whose key words are dense (regions merge and grow).
+printf '[input-patterns]\nrules = %s\naction = flag\nprefilter = no\n' \
+	"$top_srcdir/etc/guardstack/injection.rules" >"$T/pf-no.ini"
+grep -v '^#' "$DATA/injection-prompts.txt" | head -60 | tr '\n' ' ' >"$T/in"
+gsf filter -v -s "$STACKS/input-patterns-flag.ini"
+yes_v=$(err | grep -o '[0-9]* matches' | head -1)
+gsf filter -v -s "$T/pf-no.ini"
+no_v=$(err | grep -o '[0-9]* matches' | head -1)
+ok "dense text: the prefilter counts something" [ -n "$yes_v" ]
+is "$yes_v" "$no_v" "dense text: prefilter and whole-text counts agree"
+
 # ---- a backtracking rule hits the match limit and fails closed ---------
 gs_in "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!c b" filter \
 	-s "$STACKS/input-patterns-slow.ini"
