@@ -4,7 +4,8 @@
  *
  *   gs-bench --stacks DIR [--expected FILE [--update]] [--cli GUARDSTACK]
  *            [--mb N] [--runs N] [--quick] [--check-only] [--no-naive]
- *            [--only STACK[/PHASE] | latency | load | cli]
+ *            [--prompts DIR]
+ *            [--only STACK[/PHASE] | latency | load | cli | prompts]
  *   gs-bench [--mb N] --write-corpus FILE
  *
  * --quick is --mb 8 --runs 3 and fewer calls; --only runs one stack (or
@@ -19,6 +20,8 @@
  *     p50 and p99) for a ~2 KB request and ~1 KB answer, with and without
  *     JSON parsing and serialising;
  *   - stack load time;
+ *   - with --prompts DIR (tests/data): input-patterns per prompt on the
+ *     test corpora, real prompts rather than generated filler;
  *   - with --cli: `guardstack filter --jsonl` lines per second as a whole
  *     process, and the CLI's peak RSS on 10 and 50 MB of plain text (whole,
  *     and with --stream) and of JSON lines.
@@ -99,7 +102,7 @@ static const struct bstack {
 #define NBSTACKS (sizeof bstacks / sizeof bstacks[0])
 
 struct opts {
-	const char *stacks, *expected, *cli, *only, *dump;
+	const char *stacks, *expected, *cli, *only, *dump, *prompts;
 	char *no_ip;           /* path of the NO_IP stack, or NULL */
 	size_t mb;
 	int runs, update, quick, check_only, no_naive;
@@ -595,6 +598,95 @@ static void throughput(const struct opts *o, const struct corpus *c)
 	naive_free(nv);
 }
 
+/* The prompts of a corpus file of tests/data (one a line, "\\n" for a
+ * line break, # comments) appended to t, their ends recorded in p. */
+static size_t prompts_read(const char *path, gs_buf *t, size_t **off,
+			   size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	char line[65536];
+	size_t got = 0;
+
+	if (!f)
+		die(path);
+	while (fgets(line, sizeof line, f)) {
+		size_t len = strcspn(line, "\n"), k;
+
+		if (!len || line[0] == '#')
+			continue;
+		for (k = 0; k < len; k++) {
+			if (line[k] == '\\' && line[k + 1] == 'n') {
+				gs_buf_putc(t, '\n');
+				k++;
+			} else {
+				gs_buf_putc(t, line[k]);
+			}
+		}
+		if (!(*off = realloc(*off, (*n + 2) * sizeof **off)))
+			die("out of memory");
+		(*off)[++*n] = t->len;
+		got++;
+	}
+	fclose(f);
+	return got;
+}
+
+/* input-patterns on real prompts (the test corpora: questions, code,
+ * mail, prose, attacks) rather than the generated corpus, whose filler
+ * vocabulary holds a key word every ~30 bytes: per prompt, one call each. */
+static void prompts(const struct opts *o)
+{
+	static const char *const files[] = { "benign-prompts.txt",
+					     "injection-prompts.txt" };
+	static const char *const stacks[] = { "input-patterns.ini",
+					      "input-patterns-whole.ini" };
+
+	printf("\ninput-patterns on the prompt corpora "
+	       "of tests/data, one call per prompt, %d rounds after one to warm up\n",
+	       o->runs);
+	printf("  %-26s %-26s %8s %8s %8s %8s\n", "stack", "corpus",
+	       "prompts", "MB/s", "p50 us", "p99 us");
+	for (size_t f = 0; f < 4; f++) {
+		gs_buf t = GS_BUF_INIT;
+		struct pieces p = { NULL, 0 };
+		char *path = path_in(o->prompts, files[f % 2]);
+		gs_stack *st = load(o, stacks[f / 2]);
+		double *us, tot = 0;
+		size_t k, m = 0;
+
+		p.off = calloc(1, sizeof *p.off);
+		if (!p.off)
+			die("out of memory");
+		prompts_read(path, &t, &p.off, &p.n);
+		us = calloc(p.n * (size_t)o->runs + 1, sizeof *us);
+		if (!us)
+			die("out of memory");
+		/* round 0 warms up: rules are JIT-compiled after a few
+		 * uses, the figures are of the steady state */
+		for (int r = 0; r <= o->runs; r++)
+			for (k = 0; k < p.n; k++) {
+				struct pieces one = { p.off + k, 1 };
+				double dt = run_stack(st, GS_PHASE_REQUEST,
+						      t.data, &one, NULL, NULL);
+
+				if (!r)
+					continue;
+				us[m++] = dt * 1e6;
+				tot += dt;
+			}
+		qsort(us, m, sizeof *us, cmp_double);
+		printf("  %-26s %-26s %8zu %8.1f %8.1f %8.1f\n", stacks[f / 2],
+		       files[f % 2], p.n,
+		       (double)t.len * o->runs / 1e6 / tot,
+		       quantile(us, m, 0.5), quantile(us, m, 0.99));
+		gs_stack_free(st);
+		free(us);
+		free(p.off);
+		gs_free(path);
+		gs_buf_free(&t);
+	}
+}
+
 static void latency(const struct opts *o, const struct corpus *c,
 		    const char *stack, const char *label)
 {
@@ -901,7 +993,8 @@ static char *make_no_ip(const char *dir)
  * one of those sections (rather than a stack). */
 static int part(const struct opts *o, const char *name)
 {
-	static const char *const parts[] = { "latency", "load", "cli", NULL };
+	static const char *const parts[] = { "latency", "load", "cli",
+					     "prompts", NULL };
 
 	if (!name) {
 		for (int i = 0; parts[i]; i++)
@@ -937,7 +1030,8 @@ static void usage(void)
 	fprintf(errfp, "usage: gs-bench --stacks DIR [--expected FILE "
 		"[--update]] [--cli GUARDSTACK] [--mb N] [--runs N] "
 		"[--quick] [--check-only]\n"
-		"  [--only STACK[/PHASE] | latency | load | cli] "
+		"  [--prompts DIR] [--only STACK[/PHASE] | latency | load | "
+		"cli | prompts] "
 		"[--no-naive] [--write-corpus FILE]\n");
 	exit(2);
 }
@@ -960,6 +1054,8 @@ int main(int argc, char **argv)
 			o.expected = argv[++i];
 		else if (!strcmp(a, "--cli") && v)
 			o.cli = argv[++i];
+		else if (!strcmp(a, "--prompts") && v)
+			o.prompts = argv[++i];
 		else if (!strcmp(a, "--mb") && v)
 			o.mb = strtoul(argv[++i], NULL, 10), mb_set = 1;
 		else if (!strcmp(a, "--runs") && v)
@@ -1027,6 +1123,8 @@ int main(int argc, char **argv)
 				latency(&o, &c, NO_IP, "default stack "
 					"without input-patterns");
 		}
+		if (o.prompts && part(&o, "prompts"))
+			prompts(&o);
 		if (part(&o, "load"))
 			load_time(&o);
 		if (o.cli && part(&o, "cli"))
