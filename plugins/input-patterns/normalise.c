@@ -563,9 +563,52 @@ out:
 }
 
 
+/* ip_view_build without drops or replaced code points, the hot path:
+ * every text with a key word in it gets this view. */
 int ip_view_plain(ip_view *v, const ip_units *u)
 {
-	return ip_view_build(v, u, NULL, NULL);
+	const ip_unit *p = u->v, *end = u->v + u->n;
+	size_t need = 0, i;
+	uint32_t *os, *oe;
+	char *t;
+
+	for (i = 0; i < u->n; i++)
+		need += ip_cp_len(u->v[i].cp);
+	if (ip_view_reserve(v, need) < 0)
+		return GS_ENOMEM;
+	t = v->text.data + v->text.len;
+	os = v->os + v->text.len;
+	oe = v->oe + v->text.len;
+	while (p < end) {
+		int32_t c = p->cp;
+		uint32_t s0 = p->os, e0 = p->oe;
+
+		p++;
+		if (c == ' ' || c == '\n') {
+			for (; p < end && (p->cp == ' ' || p->cp == '\n'); p++) {
+				if (p->cp == '\n')
+					c = '\n';
+				e0 = p->oe;
+			}
+		}
+		if (c < 0x80) {
+			*t++ = (char)c;
+			*os++ = s0;
+			*oe++ = e0;
+		} else {
+			size_t n = (size_t)utf8proc_encode_char(
+				c, (utf8proc_uint8_t *)t), k;
+
+			for (k = 0; k < n; k++) {
+				*os++ = s0;
+				*oe++ = e0;
+			}
+			t += n;
+		}
+	}
+	v->text.len = (size_t)(t - v->text.data);
+	*t = '\0';
+	return GS_OK;
 }
 
 void ip_units_free(ip_units *u)
