@@ -464,6 +464,8 @@ typedef struct ip_slot {
 typedef struct ip_work {
 	pcre2_match_context *mc; /* the instance's, plus an offset limit */
 	pcre2_match_data *md;
+	ip_units u;              /* a region, folded */
+	ip_view a, b;            /* its plain and joined views */
 	ip_iv *iv;
 	size_t niv, ivcap;
 	ip_slot *slot;
@@ -657,33 +659,29 @@ static int ip_scan(const ip_instance *in, ip_work *w, const ip_view *v,
 	}
 }
 
-enum { IP_VIEW_PLAIN = 1, IP_VIEW_JOINED = 2 };
-
-/* Searches one region in the views asked for.  GS_OK, IP_PARTIAL (the
- * region must grow) or GS_E*. */
+/* Searches one region, normalised once, in both views: all matches of
+ * both into `out`; or, rejecting (first != NULL), the first match of the
+ * plain view into `out` and, while `first` holds none, the first of the
+ * joined view into `first`.  GS_OK, IP_PARTIAL (the region must grow) or
+ * GS_E*. */
 static int ip_region_scan(const ip_instance *in, ip_work *w, const char *s,
 			  size_t len, const ip_hits *h, const ip_region *g,
-			  int views, int all, ip_spans *out)
+			  ip_spans *out, ip_spans *first)
 {
-	ip_units u = { NULL, 0, 0, 0, 0, 0 };
-	ip_view a = IP_VIEW_INIT, b = IP_VIEW_INIT;
-	int rc;
+	int all = !first, rc;
 
-	if ((rc = ip_normalise(s + g->start, g->end - g->start, &u)) < 0)
-		goto out;
-	if (views & IP_VIEW_PLAIN) {
-		if ((rc = ip_view_plain(&a, &u)) < 0 ||
-		    (rc = ip_scan(in, w, &a, s, h, g, len, all, out)) != GS_OK)
-			goto out;
-	}
-	if (views & IP_VIEW_JOINED) {
-		if ((rc = ip_view_joined(&b, &u)) == 1)
-			rc = ip_scan(in, w, &b, s, h, g, len, all, out);
-	}
-out:
-	ip_units_free(&u);
-	ip_view_free(&a);
-	ip_view_free(&b);
+	if ((rc = ip_normalise(s + g->start, g->end - g->start, &w->u)) < 0)
+		return rc;
+	w->a.text.len = 0;
+	if ((rc = ip_view_plain(&w->a, &w->u)) < 0 ||
+	    (rc = ip_scan(in, w, &w->a, s, h, g, len, all, out)) != GS_OK)
+		return rc;
+	if ((first && (out->n || first->n)))
+		return GS_OK;
+	w->b.text.len = 0;
+	if ((rc = ip_view_joined(&w->b, &w->u)) == 1)
+		rc = ip_scan(in, w, &w->b, s, h, g, len, all,
+			     first ? first : out);
 	return rc;
 }
 
@@ -715,24 +713,26 @@ static void ip_spans_merge(ip_spans *s)
 	s->n = n + 1;
 }
 
-/* Searches the regions in the views asked for, growing a region when a
- * match ran into its end. */
+/* Searches the regions in order (see ip_region_scan), growing a region
+ * when a match ran into its end. */
 static int ip_regions_scan(const ip_instance *in, ip_work *w, const char *s,
 			   size_t len, const ip_hits *h, ip_regions *rs,
-			   int views, int all, ip_spans *out)
+			   ip_spans *out, ip_spans *first)
 {
 	size_t i;
 	int rc;
 
 	for (i = 0; i < rs->n; i++) {
-		size_t mark = out->n;
+		size_t mark = out->n, mark1 = first ? first->n : 0;
 		ip_region *g = &rs->v[i];
 
-		rc = ip_region_scan(in, w, s, len, h, g, views, all, out);
+		rc = ip_region_scan(in, w, s, len, h, g, out, first);
 		if (rc == IP_PARTIAL) {
 			/* a match may run on past the region: grow it (by
 			 * twice as much each time) and search it again */
 			out->n = mark;
+			if (first)
+				first->n = mark1;
 			ip_region_grow(rs, i, ip_fwd(s, len, g->end,
 						     2 * (g->end - g->from) +
 						     IP_AHEAD));
@@ -741,7 +741,7 @@ static int ip_regions_scan(const ip_instance *in, ip_work *w, const char *s,
 		}
 		if (rc < 0)
 			return rc;
-		if (!all && out->n)
+		if (first && out->n)
 			return GS_OK;
 	}
 	return GS_OK;
@@ -755,7 +755,8 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 {
 	ip_hits h = { NULL, 0, 0 };
 	ip_regions rs = { NULL, 0, 0 };
-	int all = in->action != IP_REJECT, rc = GS_OK;
+	ip_spans first = { NULL, 0, 0 };
+	int rc = GS_OK;
 
 	if (len >= UINT32_MAX)
 		return GS_ELIMIT;
@@ -764,21 +765,21 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 		goto out;
 	if ((rc = ip_regions_make(in, s, len, &h, &rs)) < 0)
 		goto out;
-	if (all) {
-		rc = ip_regions_scan(in, w, s, len, &h, &rs, IP_VIEW_PLAIN |
-				     IP_VIEW_JOINED, 1, out);
+	if (in->action != IP_REJECT) {
+		rc = ip_regions_scan(in, w, s, len, &h, &rs, out, NULL);
 	} else {
-		rc = ip_regions_scan(in, w, s, len, &h, &rs, IP_VIEW_PLAIN, 0,
-				     out);
-		if (rc == GS_OK && !out->n)
-			rc = ip_regions_scan(in, w, s, len, &h, &rs,
-					     IP_VIEW_JOINED, 0, out);
+		/* the plain view's first match anywhere, else the joined
+		 * view's, each region normalised once */
+		rc = ip_regions_scan(in, w, s, len, &h, &rs, out, &first);
+		if (rc == GS_OK && !out->n && first.n)
+			rc = ip_spans_put(out, &first.v[0]);
 	}
 	if (rc >= 0)
 		ip_spans_merge(out);
 out:
 	gs_free(h.v);
 	gs_free(rs.v);
+	gs_free(first.v);
 	return rc < 0 ? rc : 0;
 }
 
@@ -807,7 +808,8 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 {
 	const ip_instance *in = instance;
 	size_t t, n = gs_text_count(ctx);
-	ip_work w = { NULL, NULL, NULL, 0, 0, NULL, 0, 0 };
+	ip_work w = { NULL, NULL, { NULL, 0, 0, 0, 0, 0 }, IP_VIEW_INIT,
+		      IP_VIEW_INIT, NULL, 0, 0, NULL, 0, 0 };
 	ip_spans sp = { NULL, 0, 0 };
 	unsigned long total = 0;
 	gs_result res = GS_RESULT_OK;
@@ -865,6 +867,9 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 	gs_free(sp.v);
 	gs_free(w.iv);
 	gs_free(w.slot);
+	ip_units_free(&w.u);
+	ip_view_free(&w.a);
+	ip_view_free(&w.b);
 	pcre2_match_data_free(w.md);
 	pcre2_match_context_free(w.mc);
 	return res;
