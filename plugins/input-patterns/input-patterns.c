@@ -107,6 +107,7 @@ typedef struct ip_rule {
 	atomic_uint uses;          /* searches so far, up to IP_JIT_AFTER */
 	int keyed;          /* has key words: runs only around them */
 	size_t pre;         /* a match starts at most this far before one */
+	int wstart;         /* ... and starts a word */
 } ip_rule;
 
 typedef struct ip_instance {
@@ -747,6 +748,27 @@ static int ip_regions_scan(const ip_instance *in, ip_work *w, const char *s,
 	return GS_OK;
 }
 
+/* Drops the key words found inside a word for rules whose key words
+ * start one (the character before is an ASCII letter, digit or _: in
+ * either view it stays a word character right before the key word, so
+ * no \b can be there). */
+static void ip_hits_word(const ip_instance *in, const char *s, ip_hits *h)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < h->n; i++) {
+		size_t at = h->v[i].start;
+		unsigned char c = at ? (unsigned char)s[at - 1] : ' ';
+
+		if (in->rule[h->v[i].rule].wstart &&
+		    ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		     (c >= '0' && c <= '9') || c == '_'))
+			continue;
+		h->v[n++] = h->v[i];
+	}
+	h->n = n;
+}
+
 /* Matches one text: the first match only when rejecting (the joined view
  * only when the plain one has none anywhere), every match of both views
  * otherwise. */
@@ -760,9 +782,13 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 
 	if (len >= UINT32_MAX)
 		return GS_ELIMIT;
-	if (in->prefilter && !in->unkeyed &&
-	    ((rc = ip_scanner_run(in->scanner, s, len, &h)) < 0 || !h.n))
-		goto out;
+	if (in->prefilter && !in->unkeyed) {
+		if ((rc = ip_scanner_run(in->scanner, s, len, &h)) < 0)
+			goto out;
+		ip_hits_word(in, s, &h);
+		if (!h.n)
+			goto out;
+	}
 	if ((rc = ip_regions_make(in, s, len, &h, &rs)) < 0)
 		goto out;
 	if (in->action != IP_REJECT) {
@@ -1132,6 +1158,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	atomic_init(&v->jit, NULL);
 	atomic_init(&v->uses, 0);
 	v->keyed = 0;
+	v->wstart = 0;
 	if (!(v->name = gs_strndup(name, strlen(name)))) {
 		pcre2_code_free(code);
 		return GS_ENOMEM;
@@ -1143,6 +1170,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	lv[in->nrule - 1].v = NULL;
 	lv[in->nrule - 1].n = 0;
 	lv[in->nrule - 1].pre = IP_PRE_UNKNOWN;
+	lv[in->nrule - 1].wstart = 0;
 	if ((rc = ip_lit_extract(pat, &lv[in->nrule - 1])) < 0)
 		return rc;
 	/* a lookbehind longer than the context a window keeps before where
@@ -1151,6 +1179,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	if (rc == 1 && lb <= IP_CONTEXT / 2) {
 		v->keyed = 1;
 		v->pre = lv[in->nrule - 1].pre;
+		v->wstart = lv[in->nrule - 1].wstart;
 	} else {
 		ip_lits_free(&lv[in->nrule - 1]);
 		in->unkeyed = 1;

@@ -68,6 +68,8 @@ typedef struct ip_lits {
 	char **v;
 	size_t n;
 	size_t pre;   /* IP_PRE_UNKNOWN: unbounded */
+	int wstart;   /* a key word starts a word: the character before it
+		       * is no ASCII letter, digit or _ */
 } ip_lits;
 
 #define IP_PRE_UNKNOWN ((size_t)-1)

@@ -64,7 +64,18 @@ typedef struct linfo {
 	double fcost; /* lset_cost(fs, fpre), kept */
 	size_t maxv; /* longest match, LIT_INF when unbounded */
 	int ws;      /* matches white space only (a view has runs of one) */
+	/* Whether a key word starts a word, so that a hit inside a word
+	 * ("act" in "contract") can be dropped: a \b (or ^) right before a
+	 * part whose every match starts with a letter. */
+	int wb;      /* this atom is \b or ^ */
+	int min1;    /* consumes at least one character */
+	int lstart;  /* every match starts with an ASCII letter */
+	int fkw;     /* fs starts a word: KW_NO, KW_YES or KW_INHERIT (when
+		      * a \b comes right before this part) */
+	int exkw;    /* the same for ex, plus one; 0: from lead and lstart */
 } linfo;
+
+enum { KW_NO, KW_YES, KW_INHERIT };
 
 static size_t lit_add(size_t a, size_t b)
 {
@@ -301,7 +312,7 @@ static double lset_cost(const lset *s, size_t pre)
 
 /* The better of what info knows (its exact set or its factor set) as a
  * factor set, or NULL; *pre: how far into a match it starts. */
-static const lset *linfo_best(const linfo *i, size_t *pre)
+static const lset *linfo_best(const linfo *i, size_t *pre, int *kw)
 {
 	const lset *best = NULL;
 	double bs = 1e9, s;
@@ -310,18 +321,22 @@ static const lset *linfo_best(const linfo *i, size_t *pre)
 	    (s = lset_cost(&i->ex, i->lead)) < bs) {
 		best = &i->ex;
 		*pre = i->lead;
+		*kw = i->exkw ? i->exkw - 1
+		      : i->lead == 0 && i->lstart ? KW_INHERIT : KW_NO;
 		bs = s;
 	}
 	if (i->fac && (s = i->fcost) < bs) {
 		best = &i->fs;
 		*pre = i->fpre;
+		*kw = i->fkw;
 	}
 	return best;
 }
 
 /* Keeps cand as info's factor set when it scores better (or as well,
  * starting nearer the start of a match). */
-static int linfo_offer(lparse *l, linfo *i, const lset *cand, size_t pre)
+static int linfo_offer(lparse *l, linfo *i, const lset *cand, size_t pre,
+		       int kw)
 {
 	lset tmp = LSET_INIT;
 	double sc = cand ? lset_cost(cand, pre) : 1e9;
@@ -338,6 +353,7 @@ static int linfo_offer(lparse *l, linfo *i, const lset *cand, size_t pre)
 	i->fac = 1;
 	i->fpre = pre;
 	i->fcost = sc;
+	i->fkw = kw;
 	return 0;
 }
 
@@ -348,6 +364,7 @@ static int linfo_exact1(lparse *l, linfo *i, const char *s, size_t n,
 	memset(i, 0, sizeof *i);
 	i->exact = 1;
 	i->maxv = maxv;
+	i->min1 = maxv > 0;
 	if (lset_add(&i->ex, s, n) < 0) {
 		l->nomem = 1;
 		return -1;
@@ -422,12 +439,15 @@ typedef struct lclass {
 	uint32_t letters; /* bit k: 'a' + k */
 	int empty;        /* a member stands for nothing */
 	int any;          /* too many to list */
+	int other;        /* a member is not an ASCII letter */
 } lclass;
 
 static void lclass_char(lclass *c, long ch)
 {
 	char s = lit_char(ch);
 
+	if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
+		c->other = 1;
 	if (s)
 		c->letters |= 1u << (s - 'a');
 	else
@@ -454,6 +474,8 @@ static int lclass_info(lparse *l, const lclass *c, linfo *out)
 
 	memset(out, 0, sizeof *out);
 	out->maxv = 1;
+	out->min1 = 1;
+	out->lstart = c->letters && !c->other && !c->any;
 	for (k = 0; k < 26; k++)
 		n += (c->letters >> k) & 1;
 	if (c->any || n > LIT_CLASS_MAX)
@@ -481,11 +503,13 @@ static int lclass_escape(char e, lclass *c)
 	switch (e) {
 	case 's': case 'h': case 'v': case 'R':
 		c->empty = 1; /* white space: nothing in the stream */
+		c->other = 1;
 		return 1;
 	case 'd':         /* digits: leet letters and nothing */
 	case 'w': case 'S': case 'W': case 'D': case 'H': case 'V':
 	case 'N':
 		c->any = 1;
+		c->other = 1;
 		return 1;
 	default:
 		return 0;
@@ -517,7 +541,7 @@ static long lit_escaped(lparse *l)
 /* [...] after the bracket. */
 static int lit_class(lparse *l, linfo *out)
 {
-	lclass c = { 0, 0, 0 };
+	lclass c = { 0, 0, 0, 0 };
 	int neg = 0, first = 1;
 	long prev = -1;
 
@@ -589,6 +613,7 @@ static int lit_class(lparse *l, linfo *out)
 	if (neg) {
 		memset(out, 0, sizeof *out);
 		out->maxv = 1;
+		out->min1 = 1;
 		return 0;
 	}
 	return lclass_info(l, &c, out);
@@ -666,7 +691,7 @@ static int lit_group(lparse *l, linfo *out)
 /* \... outside a class, after the backslash. */
 static int lit_escape_atom(lparse *l, linfo *out)
 {
-	lclass c = { 0, 0, 0 };
+	lclass c = { 0, 0, 0, 0 };
 	char e = *l->p, s;
 	long ch;
 	int rc;
@@ -674,7 +699,9 @@ static int lit_escape_atom(lparse *l, linfo *out)
 	memset(out, 0, sizeof *out);
 	if (strchr("bBAzZG", e) && e) {
 		l->p++;
-		return linfo_exact1(l, out, "", 0, 0);
+		rc = linfo_exact1(l, out, "", 0, 0);
+		out->wb = e == 'b';
+		return rc;
 	}
 	if (lclass_escape(e, &c)) {
 		l->p++;
@@ -696,6 +723,7 @@ static int lit_escape_atom(lparse *l, linfo *out)
 			l->p++;
 		}
 		out->maxv = 1;
+		out->min1 = 1;
 		return 0; /* unknown */
 	}
 	if ((ch = lit_escaped(l)) < 0) {
@@ -703,9 +731,12 @@ static int lit_escape_atom(lparse *l, linfo *out)
 		return 0;
 	}
 	s = lit_char(ch);
-	if ((rc = linfo_exact1(l, out, &s, s ? 1 : 0, 1)) == 0)
+	if ((rc = linfo_exact1(l, out, &s, s ? 1 : 0, 1)) == 0) {
 		out->ws = ch == ' ' || ch == '\t' || ch == '\n' ||
 			  ch == '\r' || ch == '\f';
+		out->lstart = (ch >= 'a' && ch <= 'z') ||
+			      (ch >= 'A' && ch <= 'Z');
+	}
 	return rc;
 }
 
@@ -755,6 +786,8 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 
 	memset(&r, 0, sizeof r);
 	r.ws = a->ws;
+	r.min1 = min >= 1 && a->min1;
+	r.lstart = min >= 1 && a->lstart;
 	/* a view has no two white-space characters in a row */
 	if (a->ws)
 		r.maxv = a->maxv ? 1 : 0;
@@ -770,6 +803,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 		if (linfo_exact1(l, a, "", 0, maxv) < 0)
 			return -1;
 		a->ws = r.ws;
+		a->min1 = r.min1 && maxv > 0;
 		return 0;
 	}
 	/* small bounded repeats of an exact set stay exact */
@@ -779,6 +813,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 
 		r.exact = 1;
 		r.lead = a->lead;
+		r.exkw = a->exkw;
 		if (lset_add(&acc, "", 0) < 0)
 			rc = -1;
 		for (k = 0; k <= max && rc == 0; k++) {
@@ -806,9 +841,10 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 	/* at least once: whatever one copy must contain, the whole does,
 	 * as far into it as into the first copy */
 	if (min >= 1) {
-		const lset *best = linfo_best(a, &pre);
+		int kw = KW_NO;
+		const lset *best = linfo_best(a, &pre, &kw);
 
-		if (linfo_offer(l, &r, best, pre) < 0) {
+		if (linfo_offer(l, &r, best, pre, kw) < 0) {
 			linfo_free(&r);
 			return -1;
 		}
@@ -824,6 +860,7 @@ typedef struct lprod {
 	lset cur;
 	size_t lead, maxv;
 	int fixed;     /* an atom that always gives a letter came */
+	int kw;        /* then: whether the product starts a word (KW_*) */
 } lprod;
 
 static int lprod_reset(lprod *p)
@@ -831,12 +868,14 @@ static int lprod_reset(lprod *p)
 	lset_free(&p->cur);
 	p->lead = p->maxv = 0;
 	p->fixed = 0;
+	p->kw = KW_NO;
 	return lset_add(&p->cur, "", 0);
 }
 
-/* Appends atom a's exact set; 1 when the product would be too large
- * (nothing changed), -1 out of memory. */
-static int lprod_append(lprod *p, const linfo *a)
+/* Appends atom a's exact set, a word start state `st` (KW_*) before
+ * it; 1 when the product would be too large (nothing changed), -1 out of
+ * memory. */
+static int lprod_append(lprod *p, const linfo *a, int st)
 {
 	lset next = LSET_INIT;
 	int rc = lset_product(&next, &p->cur, &a->ex);
@@ -851,6 +890,8 @@ static int lprod_append(lprod *p, const linfo *a)
 		if (lset_has_empty(&a->ex)) {
 			p->lead = lit_add(p->lead, a->maxv);
 		} else {
+			p->kw = p->lead == 0 && a->lead == 0 && a->lstart
+				? st : KW_NO;
 			p->lead = lit_add(p->lead, a->lead);
 			p->fixed = 1;
 		}
@@ -878,7 +919,10 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 			l->p += 2;
 			*in_q = 0;
 		}
-		return linfo_exact1(l, a, &s, s ? 1 : 0, 1);
+		if ((rc = linfo_exact1(l, a, &s, s ? 1 : 0, 1)) == 0)
+			a->lstart = (ch >= 'a' && ch <= 'z') ||
+				    (ch >= 'A' && ch <= 'Z');
+		return rc;
 	}
 	switch (*l->p) {
 	case '(':
@@ -894,12 +938,15 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 		rc = lit_escape_atom(l, a);
 		break;
 	case '^': case '$':
+		/* ^ (multiline): after a line break or at the start */
 		l->p++;
 		rc = linfo_exact1(l, a, "", 0, 0);
+		a->wb = l->p[-1] == '^';
 		break;
 	case '.':
 		l->p++;
 		a->maxv = 1;
+		a->min1 = 1;
 		break; /* unknown */
 	case '*': case '+': case '?':
 		l->bad = 1; /* a quantifier with nothing before it */
@@ -912,8 +959,11 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 			l->bad = 1;
 		else
 			rc = linfo_exact1(l, a, &s, s ? 1 : 0, 1);
-		if (rc == 0 && !l->bad)
+		if (rc == 0 && !l->bad) {
 			a->ws = ch == ' ';
+			a->lstart = (ch >= 'a' && ch <= 'z') ||
+				    (ch >= 'A' && ch <= 'Z');
+		}
 	}
 	}
 	return rc;
@@ -922,9 +972,10 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 /* A sequence, up to | or ) or the end. */
 static int lit_seq(lparse *l, linfo *out)
 {
-	lprod p = { LSET_INIT, 0, 0, 0 };
+	lprod p = { LSET_INIT, 0, 0, 0, KW_NO };
 	size_t before = 0, pre = 0; /* atoms before the product */
-	int exact = 1, in_q = 0, ws = 1;
+	int exact = 1, in_q = 0, ws = 1, first = 1;
+	int st = KW_INHERIT; /* a \b right before here? (see linfo) */
 
 	memset(out, 0, sizeof *out);
 	if (lprod_reset(&p) < 0)
@@ -933,7 +984,7 @@ static int lit_seq(lparse *l, linfo *out)
 	       !l->bad) {
 		linfo a;
 		long min, max;
-		int rc;
+		int rc, kw = KW_NO;
 
 		if (!in_q && l->p[0] == '\\' && l->p[1] == 'Q') {
 			l->p += 2;
@@ -960,7 +1011,12 @@ static int lit_seq(lparse *l, linfo *out)
 			goto nomem;
 		}
 		ws = ws && a.ws;
-		if (a.exact && (rc = lprod_append(&p, &a)) <= 0) {
+		out->min1 = out->min1 || a.min1;
+		if (first && a.maxv) { /* the first atom that consumes */
+			out->lstart = a.min1 && a.lstart;
+			first = 0;
+		}
+		if (a.exact && (rc = lprod_append(&p, &a, st)) <= 0) {
 			if (rc < 0) {
 				linfo_free(&a);
 				goto nomem;
@@ -971,22 +1027,25 @@ static int lit_seq(lparse *l, linfo *out)
 			size_t done = p.maxv;
 
 			if (linfo_offer(l, out, &p.cur,
-					lit_add(before, p.lead)) < 0 ||
-			    lprod_reset(&p) < 0 || lprod_append(&p, &a) < 0) {
+					lit_add(before, p.lead),
+					p.fixed ? p.kw : KW_NO) < 0 ||
+			    lprod_reset(&p) < 0 ||
+			    lprod_append(&p, &a, st) < 0) {
 				linfo_free(&a);
 				goto nomem;
 			}
 			before = lit_add(before, done);
 			exact = 0;
 		} else {
-			const lset *best = linfo_best(&a, &pre);
+			const lset *best = linfo_best(&a, &pre, &kw);
 
 			exact = 0;
 			if (linfo_offer(l, out, &p.cur,
-					lit_add(before, p.lead)) < 0 ||
+					lit_add(before, p.lead),
+					p.fixed ? p.kw : KW_NO) < 0 ||
 			    linfo_offer(l, out, best,
-					lit_add(lit_add(before, p.maxv),
-						pre)) < 0) {
+					lit_add(lit_add(before, p.maxv), pre),
+					kw == KW_INHERIT ? st : kw) < 0) {
 				linfo_free(&a);
 				goto nomem;
 			}
@@ -996,6 +1055,11 @@ static int lit_seq(lparse *l, linfo *out)
 				goto nomem;
 			}
 		}
+		/* what comes before the next atom */
+		if (a.wb)
+			st = KW_YES;
+		else if (a.maxv)
+			st = KW_NO;
 		linfo_free(&a);
 	}
 	out->ws = ws;
@@ -1004,10 +1068,12 @@ static int lit_seq(lparse *l, linfo *out)
 		out->ex = p.cur;
 		out->lead = p.lead;
 		out->maxv = p.maxv;
+		out->exkw = (p.fixed ? p.kw : KW_NO) + 1;
 		return 0;
 	}
 	out->maxv = lit_add(before, p.maxv);
-	if (linfo_offer(l, out, &p.cur, lit_add(before, p.lead)) < 0)
+	if (linfo_offer(l, out, &p.cur, lit_add(before, p.lead),
+			p.fixed ? p.kw : KW_NO) < 0)
 		goto nomem;
 	lset_free(&p.cur);
 	return 0;
@@ -1023,13 +1089,15 @@ static int lit_alt(lparse *l, linfo *out)
 {
 	lset fs = LSET_INIT;
 	size_t fpre = 0;
-	int exact = 1, fac = 1, ws = 1;
+	int exact = 1, fac = 1, ws = 1, fkw = KW_YES, xkw = KW_YES, nb = 0;
 
 	memset(out, 0, sizeof *out);
+	out->min1 = out->lstart = 1;
 	for (;;) {
 		linfo b;
 		const lset *best;
 		size_t pre = 0;
+		int kw = KW_NO;
 
 		if (lit_seq(l, &b) < 0)
 			goto nomem;
@@ -1038,14 +1106,28 @@ static int lit_alt(lparse *l, linfo *out)
 			break;
 		}
 		ws = ws && b.ws;
+		out->min1 = out->min1 && b.min1;
+		out->lstart = out->lstart && b.lstart;
+		nb++;
 		if (b.maxv > out->maxv)
 			out->maxv = b.maxv;
 		if (!b.exact)
 			exact = 0;
-		best = linfo_best(&b, &pre);
+		best = linfo_best(&b, &pre, &kw);
 		if (!best)
 			fac = 0;
+		if (kw == KW_NO || fkw == KW_NO)
+			fkw = KW_NO;
+		else if (kw == KW_INHERIT)
+			fkw = KW_INHERIT;
 		if (exact) {
+			int bk = b.exkw ? b.exkw - 1 : b.lead == 0 && b.lstart
+				 ? KW_INHERIT : KW_NO;
+
+			if (bk == KW_NO || xkw == KW_NO)
+				xkw = KW_NO;
+			else if (bk == KW_INHERIT)
+				xkw = KW_INHERIT;
 			/* the strings move; copied when the key set needs
 			 * them too */
 			if ((fac && best == &b.ex
@@ -1069,15 +1151,19 @@ static int lit_alt(lparse *l, linfo *out)
 		l->p++;
 	}
 	out->ws = ws;
+	if (!nb)
+		out->min1 = out->lstart = 0;
 	lset_uniq(&out->ex);
 	lset_uniq(&fs);
 	out->exact = exact && !l->bad && out->ex.n <= LIT_CAP;
+	out->exkw = xkw + 1;
 	if (!out->exact)
 		lset_free(&out->ex);
 	if (fac && !l->bad && fs.n <= LIT_UNION_CAP) {
 		out->fs = fs;
 		out->fac = 1;
 		out->fpre = fpre;
+		out->fkw = fkw;
 		out->fcost = lset_cost(&fs, fpre);
 	} else {
 		lset_free(&fs);
@@ -1096,11 +1182,12 @@ int ip_lit_extract(const char *pattern, ip_lits *out)
 	const lset *best;
 	linfo top;
 	size_t k, pre = 0;
-	int rc;
+	int rc, kw = KW_NO;
 
 	out->v = NULL;
 	out->n = 0;
 	out->pre = IP_PRE_UNKNOWN;
+	out->wstart = 0;
 	rc = lit_alt(&l, &top);
 	if (rc < 0 || l.nomem) {
 		linfo_free(&top);
@@ -1110,10 +1197,11 @@ int ip_lit_extract(const char *pattern, ip_lits *out)
 		linfo_free(&top);
 		return 0;
 	}
-	if (!(best = linfo_best(&top, &pre))) {
+	if (!(best = linfo_best(&top, &pre, &kw))) {
 		linfo_free(&top);
 		return 0;
 	}
+	out->wstart = kw == KW_YES; /* the rule's start: nothing known */
 	out->pre = pre == LIT_INF ? IP_PRE_UNKNOWN : pre;
 	/* a string that starts with another string of the set adds
 	 * nothing: where it occurs, the shorter one does too, as early

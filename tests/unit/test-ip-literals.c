@@ -18,7 +18,7 @@
 
 /* The key words of pat, sorted and joined with ',', or "-" for none;
  * with_pre: led by "PRE:", how far into a match they start (-1: no
- * bound). */
+ * bound), and "w" when a key word starts a word. */
 static const char *keys_pre(const char *pat, int with_pre)
 {
 	static char out[4096];
@@ -37,8 +37,8 @@ static const char *keys_pre(const char *pat, int with_pre)
 			}
 	out[0] = '\0';
 	if (with_pre)
-		snprintf(out, sizeof out, "%ld:", l.pre == IP_PRE_UNKNOWN ?
-			 -1L : (long)l.pre);
+		snprintf(out, sizeof out, "%s%ld:", l.wstart ? "w" : "",
+			 l.pre == IP_PRE_UNKNOWN ? -1L : (long)l.pre);
 	for (i = 0; i < l.n; i++) {
 		if (i)
 			strncat(out, ",", sizeof out - strlen(out) - 1);
@@ -85,8 +85,21 @@ static void extraction(void)
 	is_str(keys("<\\|\\s*im_start\\s*\\|>"), "imstart",
 	       "punctuation vanishes");
 	/* where before the key word a match can start */
-	is_str(keys_pre("\\bignore\\s+previous", 1), "0:ignoreprevious",
-	       "a leading key: matches start at it");
+	is_str(keys_pre("\\bignore\\s+previous", 1), "w0:ignoreprevious",
+	       "a leading key after \\b: matches start at it, at a word");
+	is_str(keys_pre("ignore\\s+previous", 1), "0:ignoreprevious",
+	       "no \\b: the key may start inside a word");
+	is_str(keys_pre("\\b(?:ignore|forget)\\s+(?:all\\s+)*rules", 1),
+	       "w0:forget,ignore", "\\b before a group of words");
+	is_str(keys_pre("(?:\\bignore|forget)\\s+(?:all\\s+)*rules", 1),
+	       "0:forget,ignore", "one branch without \\b: not a word start");
+	is_str(keys_pre("\\b(?<!not\\s)ignore\\s+(?:all\\s+)*rules", 1),
+	       "w0:ignore", "a lookbehind between \\b and the key");
+	is_str(keys_pre("\\b@dmin\\s+(?:all\\s+)*rules", 1), "0:admin",
+	       "a key starting with a symbol read as a letter");
+	is_str(keys_pre("(?<![^\\n])\\s*#+\\s*system", 1), "-1:system",
+	       "after punctuation: no claim");
+	is_str(keys_pre("^system\\s*:", 1), "w0:system", "after ^");
 	is_str(keys_pre("(?<!not\\s)\\s*#\\s*system", 1), "3:system",
 	       "lookbehinds count nothing, runs of space one");
 	is_str(keys_pre("(?:the\\s+)?instructions", 1),
@@ -151,7 +164,7 @@ static void shipped(const char *path)
  * text (and where the hit ends). */
 static long finds(const char *text)
 {
-	ip_lits l = { NULL, 0, 0 };
+	ip_lits l = { NULL, 0, 0, 0 };
 	ip_scanner *sc = NULL;
 	ip_hits h = { NULL, 0, 0 };
 	long end = -1;
