@@ -749,9 +749,10 @@ static int ip_regions_scan(const ip_instance *in, ip_work *w, const char *s,
 }
 
 /* Drops the key words found inside a word for rules whose key words
- * start one (the character before is an ASCII letter, digit or _: in
- * either view it stays a word character right before the key word, so
- * no \b can be there). */
+ * start one: an ASCII key letter right after an ASCII letter, digit or _
+ * stays right after a word character in either view, so no \b can be
+ * between them.  (Not so for other characters: a run of tag characters
+ * is read as a word of its own.) */
 static void ip_hits_word(const ip_instance *in, const char *s, ip_hits *h)
 {
 	size_t i, n = 0;
@@ -761,6 +762,7 @@ static void ip_hits_word(const ip_instance *in, const char *s, ip_hits *h)
 		unsigned char c = at ? (unsigned char)s[at - 1] : ' ';
 
 		if (in->rule[h->v[i].rule].wstart &&
+		    (unsigned char)s[at] < 0x80 &&
 		    ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		     (c >= '0' && c <= '9') || c == '_'))
 			continue;
