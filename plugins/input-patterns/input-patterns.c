@@ -260,6 +260,15 @@ static int ip_hit_cmp(const void *a, const void *b)
 	return (x->rule > y->rule) - (x->rule < y->rule);
 }
 
+static int ip_hit_lo_cmp(const void *a, const void *b)
+{
+	const ip_hit *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return (x->lo > y->lo) - (x->lo < y->lo);
+	return ip_hit_cmp(a, b);
+}
+
 static int ip_region_push(ip_regions *rs, const ip_region *g)
 {
 	if (rs->n == rs->cap) {
@@ -353,19 +362,22 @@ static int ip_regions_make(const ip_instance *in, const char *s,
 
 		return ip_region_push(rs, &g);
 	}
+	/* where matches may start, hits in text order (the slide moves
+	 * forward); then regions as the union of [lo, ahead] over the hits
+	 * in the order of lo, so that they never overlap: a hit whose lo
+	 * reaches back over earlier regions joins them */
 	qsort(h->v, h->n, sizeof *h->v, ip_hit_cmp);
+	for (i = 0; i < h->n; i++)
+		h->v[i].lo = ip_hit_lo(in, s, &w, ascii, &h->v[i]);
+	qsort(h->v, h->n, sizeof *h->v, ip_hit_lo_cmp);
 	for (i = 0; i < h->n; i++) {
-		size_t lo = ip_hit_lo(in, s, &w, ascii, &h->v[i]);
+		size_t lo = h->v[i].lo;
 		size_t hi = ip_ahead(s, len, h->v[i].end);
-
-		h->v[i].lo = lo;
 		ip_region *last = rs->n ? &rs->v[rs->n - 1] : NULL;
 
 		if (last && lo <= last->end) {
 			if (hi > last->end)
 				last->end = hi;
-			if (lo < last->from)
-				last->from = lo;
 			last->h1 = i + 1;
 		} else {
 			ip_region g = { 0, lo, hi, i, i + 1, 0 };
