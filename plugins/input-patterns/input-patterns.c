@@ -284,16 +284,57 @@ static int ip_region_push(ip_regions *rs, const ip_region *g)
 	return GS_OK;
 }
 
+/* Whether a region may start or end at s[p]: the views of the text on
+ * either side fold as they do in the whole text.  Folding looks at
+ * neighbours (a run of one-letter words is joined, a separator between
+ * letters dropped, digits in a word read as letters, a whitespace run
+ * collapsed, a run of tag characters closed by a space), so a cut is
+ * made only after a space or line break that follows two ASCII letters
+ * and comes before printable ASCII other than white space. */
+static int ip_cut_ok(const char *s, size_t len, size_t p)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (p == 0 || p >= len)
+		return 1;
+	if (p < 3 || u[p] <= 0x20 || u[p] >= 0x7F ||
+	    (u[p - 1] != ' ' && u[p - 1] != '\n' && u[p - 1] != '\t' &&
+	     u[p - 1] != '\r'))
+		return 0;
+	return ((u[p - 2] | 0x20) >= 'a' && (u[p - 2] | 0x20) <= 'z') &&
+	       ((u[p - 3] | 0x20) >= 'a' && (u[p - 3] | 0x20) <= 'z');
+}
+
+/* The nearest safe cut at or before p (at most IP_CUT_SEARCH bytes back,
+ * else the start of the text) and at or after it. */
+#define IP_CUT_SEARCH 4096
+static size_t ip_cut_before(const char *s, size_t len, size_t p)
+{
+	size_t stop = p > IP_CUT_SEARCH ? p - IP_CUT_SEARCH : 0;
+
+	for (; p > stop; p--)
+		if (ip_cut_ok(s, len, p))
+			return p;
+	return ip_cut_ok(s, len, p) ? p : 0;
+}
+
+static size_t ip_cut_after(const char *s, size_t len, size_t p)
+{
+	size_t stop = len - p > IP_CUT_SEARCH ? p + IP_CUT_SEARCH : len;
+
+	for (; p < stop; p++)
+		if (ip_cut_ok(s, len, p))
+			return p;
+	return ip_cut_ok(s, len, p) ? p : len;
+}
+
 /* Where a region around a key word ending at `end` ends at first: any
- * point after it will do, as a match that runs into it grows the region
- * (partial matching), so bytes are counted, not characters. */
+ * safe cut after it will do, as a match that runs into it grows the
+ * region (partial matching), so bytes are counted, not characters. */
 static size_t ip_ahead(const char *s, size_t len, size_t end)
 {
-	size_t at = len - end > IP_AHEAD * 2 ? end + IP_AHEAD * 2 : len;
-
-	while (at < len && ((unsigned char)s[at] & 0xC0) == 0x80)
-		at++;
-	return at;
+	return ip_cut_after(s, len, len - end > IP_AHEAD * 2
+				    ? end + IP_AHEAD * 2 : len);
 }
 
 /* For ASCII text: keeps `lo` where ip_back(s, at, IP_WINDOW) would
@@ -387,7 +428,9 @@ static int ip_regions_make(const ip_instance *in, const char *s,
 		}
 	}
 	for (i = 0; i < rs->n; i++)
-		rs->v[i].start = ip_back(s, rs->v[i].from, IP_CONTEXT);
+		rs->v[i].start = ip_cut_before(s, len,
+					       ip_back(s, rs->v[i].from,
+						       IP_CONTEXT));
 	return GS_OK;
 }
 
@@ -746,9 +789,9 @@ static int ip_regions_scan(const ip_instance *in, ip_work *w, const char *s,
 			out->n = mark;
 			if (first)
 				first->n = mark1;
-			ip_region_grow(rs, i, ip_fwd(s, len, g->end,
-						     2 * (g->end - g->from) +
-						     IP_AHEAD));
+			ip_region_grow(rs, i, ip_cut_after(s, len,
+				ip_fwd(s, len, g->end, 2 * (g->end - g->from) +
+				       IP_AHEAD)));
 			i--;
 			continue;
 		}

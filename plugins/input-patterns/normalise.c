@@ -441,6 +441,7 @@ static int ip_class(int32_t c)
 	case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
 		return IP_C_ALNUM;
 	case UTF8PROC_CATEGORY_SO: /* emoji and pictographs */
+	case UTF8PROC_CATEGORY_SK: /* and their skin-tone modifiers */
 		return IP_C_SYM;
 	default:
 		return IP_C_OTHER;
@@ -574,6 +575,8 @@ int ip_view_plain(ip_view *v, const ip_units *u)
 
 	for (i = 0; i < u->n; i++)
 		need += ip_cp_len(u->v[i].cp);
+	if (!need) /* nothing visible: an empty view (os may be NULL) */
+		return GS_OK;
 	if (ip_view_reserve(v, need) < 0)
 		return GS_ENOMEM;
 	t = v->text.data + v->text.len;
