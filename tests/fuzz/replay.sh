@@ -6,7 +6,7 @@
 # failed check in a target aborts it: that is a failure here.
 . "$top_srcdir/tests/lib.sh"
 
-for t in stack request response jsonl; do
+for t in stack request response jsonl ip-diff; do
 	dirs="$top_srcdir/tests/fuzz/$t"
 	[ -d "$top_srcdir/tests/fuzz/$t/regressions" ] &&
 		dirs="$dirs $top_srcdir/tests/fuzz/$t/regressions"

@@ -12,12 +12,13 @@
 #   CC=clang CFLAGS='-g -O1 -fsanitize=address,undefined,fuzzer-no-link
 #                    -fno-sanitize-recover=undefined'
 # Needs clang and libclang-rt (Debian: clang, libclang-rt-14-dev).
-# FUZZ_TARGETS picks targets (default: stack request response jsonl).
+# FUZZ_TARGETS picks targets (default: stack request response jsonl
+# ip-diff).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build-fuzz}
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-stack request response jsonl}
+targets=${FUZZ_TARGETS:-stack request response jsonl ip-diff}
 jobs=$(nproc 2>/dev/null || echo 2)
 flags="-g -O1 -fsanitize=address,undefined,fuzzer-no-link"
 flags="$flags -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
@@ -45,7 +46,8 @@ for t in $targets; do
 	set -- "$work" "$top/tests/fuzz/$t"
 	[ -d "$top/tests/fuzz/$t/regressions" ] &&
 		set -- "$@" "$top/tests/fuzz/$t/regressions"
-	case $t in stack) dict=stack.dict ;; *) dict=json.dict ;; esac
+	case $t in stack) dict=stack.dict ;; ip-diff) dict=ip-diff.dict ;;
+	*) dict=json.dict ;; esac
 	set -- -dict="$top/tests/fuzz/$dict" "$@"
 	log=$build/fuzz/$t.log
 	start=$(date +%s)
