@@ -568,15 +568,17 @@ out:
  * every text with a key word in it gets this view. */
 int ip_view_plain(ip_view *v, const ip_units *u)
 {
-	const ip_unit *p = u->v, *end = u->v + u->n;
+	const ip_unit *p, *end;
 	size_t need = 0, i;
 	uint32_t *os, *oe;
 	char *t;
 
+	if (!u->n) /* nothing visible: an empty view (u->v may be NULL) */
+		return GS_OK;
+	p = u->v;
+	end = u->v + u->n;
 	for (i = 0; i < u->n; i++)
 		need += ip_cp_len(u->v[i].cp);
-	if (!need) /* nothing visible: an empty view (os may be NULL) */
-		return GS_OK;
 	if (ip_view_reserve(v, need) < 0)
 		return GS_ENOMEM;
 	t = v->text.data + v->text.len;

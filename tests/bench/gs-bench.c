@@ -5,7 +5,8 @@
  *   gs-bench --stacks DIR [--expected FILE [--update]] [--cli GUARDSTACK]
  *            [--mb N] [--runs N] [--quick] [--check-only] [--no-naive]
  *            [--prompts DIR]
- *            [--only STACK[/PHASE] | latency | load | cli | prompts]
+ *            [--only STACK[/PHASE] | latency | load | cli | prompts |
+ *             scaling]
  *   gs-bench [--mb N] --write-corpus FILE
  *
  * --quick is --mb 8 --runs 3 and fewer calls; --only runs one stack (or
@@ -20,6 +21,8 @@
  *     p50 and p99) for a ~2 KB request and ~1 KB answer, with and without
  *     JSON parsing and serialising;
  *   - stack load time;
+ *   - input-patterns throughput and load time with 0, 250 and 1000
+ *     synthetic rules added to the shipped ones;
  *   - with --prompts DIR (tests/data): input-patterns per prompt on the
  *     test corpora, real prompts rather than generated filler;
  *   - with --cli: `guardstack filter --jsonl` lines per second as a whole
@@ -166,7 +169,8 @@ static char *path_in(const char *dir, const char *file)
  * GUARDSTACK_CONFDIR as the CLI finds it. */
 static gs_stack *load(const struct opts *o, const char *file)
 {
-	char *p = strchr(file, '.') ? path_in(o->stacks, file)
+	char *p = file[0] == '/' ? gs_strndup(file, strlen(file))
+		: strchr(file, '.') ? path_in(o->stacks, file)
 		: !strcmp(file, NO_IP) && o->no_ip
 		? gs_strndup(o->no_ip, strlen(o->no_ip))
 		: gs_strndup(file, strlen(file));
@@ -687,6 +691,79 @@ static void prompts(const struct opts *o)
 	}
 }
 
+/* input-patterns with the shipped rules plus n synthetic ones (each
+ * keyed on its own random made-up word, fixed seed), written to dir:
+ * matching time should not grow with the number of rules. */
+static char *make_rules(const char *dir, unsigned n, char **rules_out)
+{
+	char name[64], *rules, *stack;
+	char *src = path_in(gs_default_confdir(), "injection.rules");
+	FILE *in = fopen(src, "r"), *out;
+	unsigned long long x = SEED;
+	char line[70000];
+
+	gs_free(src);
+	snprintf(name, sizeof name, "rules-%u.rules", n);
+	rules = path_in(dir, name);
+	if (!in || !(out = fopen(rules, "w")))
+		die("cannot write a rules file");
+	while (fgets(line, sizeof line, in))
+		fputs(line, out);
+	fclose(in);
+	for (unsigned i = 0; i < n; i++) {
+		char w[10];
+
+		for (int k = 0; k < 9; k++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			w[k] = (char)('a' + (x >> 33) % 26);
+		}
+		w[9] = '\0';
+		fprintf(out, "synthetic-%u  \\b%s\\s+(?:now|then)\\s+"
+			"(?:obey|comply)\\b\n", i, w);
+	}
+	if (fclose(out) != 0)
+		die("cannot write a rules file");
+	snprintf(name, sizeof name, "rules-%u.ini", n);
+	stack = path_in(dir, name);
+	if (!(out = fopen(stack, "w")))
+		die("cannot write a stack file");
+	fprintf(out, "[input-patterns]\nrules = %s\naction = flag\n", rules);
+	if (fclose(out) != 0)
+		die("cannot write a stack file");
+	*rules_out = rules;
+	return stack;
+}
+
+static void scaling(const struct opts *o, const struct corpus *c,
+		    const char *dir)
+{
+	static const unsigned extra[] = { 0, 250, 1000 };
+	const struct pieces *p = pieces_for(c, RESP_PIECE);
+	double mb = (double)c->text.len / 1e6;
+
+	printf("\ninput-patterns as rules are added (shipped rules + N "
+	       "synthetic ones; 64 KB messages; median of %d)\n", o->runs);
+	printf("  %-22s %10s %10s\n", "rules", "MB/s", "load ms");
+	for (size_t k = 0; k < sizeof extra / sizeof extra[0]; k++) {
+		char *rules, *stack = make_rules(dir, extra[k], &rules);
+		double ts[64], t0 = cpu(), load_s;
+		gs_stack *st = load(o, stack);
+		int runs;
+
+		load_s = cpu() - t0;
+		for (runs = 0; runs < o->runs; runs++)
+			ts[runs] = run_stack(st, GS_PHASE_REQUEST,
+					     c->text.data, p, NULL, NULL);
+		gs_stack_free(st);
+		printf("  shipped + %-11u %10.0f %10.2f\n", extra[k],
+		       mb / median_of(ts, runs), load_s * 1e3);
+		unlink(stack);
+		unlink(rules);
+		gs_free(stack);
+		gs_free(rules);
+	}
+}
+
 static void latency(const struct opts *o, const struct corpus *c,
 		    const char *stack, const char *label)
 {
@@ -994,7 +1071,7 @@ static char *make_no_ip(const char *dir)
 static int part(const struct opts *o, const char *name)
 {
 	static const char *const parts[] = { "latency", "load", "cli",
-					     "prompts", NULL };
+					     "prompts", "scaling", NULL };
 
 	if (!name) {
 		for (int i = 0; parts[i]; i++)
@@ -1031,7 +1108,7 @@ static void usage(void)
 		"[--update]] [--cli GUARDSTACK] [--mb N] [--runs N] "
 		"[--quick] [--check-only]\n"
 		"  [--prompts DIR] [--only STACK[/PHASE] | latency | load | "
-		"cli | prompts] "
+		"cli | prompts | scaling] "
 		"[--no-naive] [--write-corpus FILE]\n");
 	exit(2);
 }
@@ -1125,6 +1202,8 @@ int main(int argc, char **argv)
 		}
 		if (o.prompts && part(&o, "prompts"))
 			prompts(&o);
+		if (part(&o, "scaling"))
+			scaling(&o, &c, scratch);
 		if (part(&o, "load"))
 			load_time(&o);
 		if (o.cli && part(&o, "cli"))
