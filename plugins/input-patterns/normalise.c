@@ -356,6 +356,9 @@ void ip_view_free(ip_view *v)
 	gs_buf_free(&v->text);
 	gs_free(v->os);
 	gs_free(v->oe);
+	gs_free(v->drop);
+	gs_free(v->cls);
+	gs_free(v->cp);
 	memset(v, 0, sizeof *v);
 }
 
@@ -461,16 +464,30 @@ static int32_t ip_leet(int32_t c)
  * it would not. */
 int ip_view_joined(ip_view *v, const ip_units *u)
 {
-	uint8_t *drop = gs_calloc(u->n ? u->n : 1, 1), *cls;
-	int32_t *cp = gs_alloc((u->n ? u->n : 1) * sizeof *cp);
+	uint8_t *drop, *cls;
+	int32_t *cp;
 	size_t i, j, k;
 	int changed = 0, rc;
 
-	cls = gs_alloc(u->n ? u->n : 1);
-	if (!drop || !cp || !cls) {
-		rc = GS_ENOMEM;
-		goto out;
+	if (u->n > v->scap) { /* scratch grows, and stays for the next */
+		size_t n = u->n;
+
+		gs_free(v->drop);
+		gs_free(v->cls);
+		gs_free(v->cp);
+		v->drop = gs_alloc(n);
+		v->cls = gs_alloc(n);
+		v->cp = gs_alloc(n * sizeof *v->cp);
+		v->scap = v->drop && v->cls && v->cp ? n : 0;
+		if (!v->scap)
+			return GS_ENOMEM;
 	}
+	if (!u->n)
+		return 0;
+	drop = v->drop;
+	cls = v->cls;
+	cp = v->cp;
+	memset(drop, 0, u->n);
 	for (i = 0; i < u->n; i++) {
 		cp[i] = u->v[i].cp;
 		cls[i] = (uint8_t)ip_class(cp[i]);
@@ -556,10 +573,6 @@ int ip_view_joined(ip_view *v, const ip_units *u)
 	rc = changed ? ip_view_build(v, u, drop, cp) : 0;
 	if (rc == 0 && changed)
 		rc = 1;
-out:
-	gs_free(drop);
-	gs_free(cp);
-	gs_free(cls);
 	return rc;
 }
 
