@@ -68,6 +68,7 @@ typedef struct linfo {
 	 * ("act" in "contract") can be dropped: a \b (or ^) right before a
 	 * part whose every match starts with a letter. */
 	int wb;      /* this atom is \b or ^ */
+	int nw;      /* every character it consumes is a non-word one */
 	int min1;    /* consumes at least one character */
 	int lstart;  /* every match starts with an ASCII letter */
 	int fkw;     /* fs starts a word: KW_NO, KW_YES or KW_INHERIT (when
@@ -374,6 +375,13 @@ static int linfo_exact1(lparse *l, linfo *i, const char *s, size_t n,
 
 /* ---- characters --------------------------------------------------- */
 
+/* Whether a character is one \w matches (ASCII: no UCP). */
+static int lit_wordch(long ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_';
+}
+
 /* The letter a code point of a rule stands for in the stream, or 0 when
  * it stands for nothing there (the rule sees folded text: upper case in
  * a caseless rule is the lower-case letter). */
@@ -440,6 +448,7 @@ typedef struct lclass {
 	int empty;        /* a member stands for nothing */
 	int any;          /* too many to list */
 	int other;        /* a member is not an ASCII letter */
+	int word;         /* a member is an ASCII letter, digit or _ */
 } lclass;
 
 static void lclass_char(lclass *c, long ch)
@@ -448,6 +457,8 @@ static void lclass_char(lclass *c, long ch)
 
 	if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
 		c->other = 1;
+	if (lit_wordch(ch))
+		c->word = 1;
 	if (s)
 		c->letters |= 1u << (s - 'a');
 	else
@@ -476,6 +487,7 @@ static int lclass_info(lparse *l, const lclass *c, linfo *out)
 	out->maxv = 1;
 	out->min1 = 1;
 	out->lstart = c->letters && !c->other && !c->any;
+	out->nw = !c->word && !c->any;
 	for (k = 0; k < 26; k++)
 		n += (c->letters >> k) & 1;
 	if (c->any || n > LIT_CLASS_MAX)
@@ -541,7 +553,7 @@ static long lit_escaped(lparse *l)
 /* [...] after the bracket. */
 static int lit_class(lparse *l, linfo *out)
 {
-	lclass c = { 0, 0, 0, 0 };
+	lclass c = { 0, 0, 0, 0, 0 };
 	int neg = 0, first = 1;
 	long prev = -1;
 
@@ -691,7 +703,7 @@ static int lit_group(lparse *l, linfo *out)
 /* \... outside a class, after the backslash. */
 static int lit_escape_atom(lparse *l, linfo *out)
 {
-	lclass c = { 0, 0, 0, 0 };
+	lclass c = { 0, 0, 0, 0, 0 };
 	char e = *l->p, s;
 	long ch;
 	int rc;
@@ -736,6 +748,7 @@ static int lit_escape_atom(lparse *l, linfo *out)
 			  ch == '\r' || ch == '\f';
 		out->lstart = (ch >= 'a' && ch <= 'z') ||
 			      (ch >= 'A' && ch <= 'Z');
+		out->nw = !lit_wordch(ch);
 	}
 	return rc;
 }
@@ -788,6 +801,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 	r.ws = a->ws;
 	r.min1 = min >= 1 && a->min1;
 	r.lstart = min >= 1 && a->lstart;
+	r.nw = a->nw;
 	/* a view has no two white-space characters in a row */
 	if (a->ws)
 		r.maxv = a->maxv ? 1 : 0;
@@ -804,6 +818,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 			return -1;
 		a->ws = r.ws;
 		a->min1 = r.min1 && maxv > 0;
+		a->nw = r.nw;
 		return 0;
 	}
 	/* small bounded repeats of an exact set stay exact */
@@ -890,8 +905,8 @@ static int lprod_append(lprod *p, const linfo *a, int st)
 		if (lset_has_empty(&a->ex)) {
 			p->lead = lit_add(p->lead, a->maxv);
 		} else {
-			p->kw = p->lead == 0 && a->lead == 0 && a->lstart
-				? st : KW_NO;
+			/* st already says what came before this atom */
+			p->kw = a->lead == 0 && a->lstart ? st : KW_NO;
 			p->lead = lit_add(p->lead, a->lead);
 			p->fixed = 1;
 		}
@@ -919,9 +934,11 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 			l->p += 2;
 			*in_q = 0;
 		}
-		if ((rc = linfo_exact1(l, a, &s, s ? 1 : 0, 1)) == 0)
+		if ((rc = linfo_exact1(l, a, &s, s ? 1 : 0, 1)) == 0) {
 			a->lstart = (ch >= 'a' && ch <= 'z') ||
 				    (ch >= 'A' && ch <= 'Z');
+			a->nw = !lit_wordch(ch);
+		}
 		return rc;
 	}
 	switch (*l->p) {
@@ -963,6 +980,7 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 			a->ws = ch == ' ';
 			a->lstart = (ch >= 'a' && ch <= 'z') ||
 				    (ch >= 'A' && ch <= 'Z');
+			a->nw = !lit_wordch(ch);
 		}
 	}
 	}
@@ -974,7 +992,7 @@ static int lit_seq(lparse *l, linfo *out)
 {
 	lprod p = { LSET_INIT, 0, 0, 0, KW_NO };
 	size_t before = 0, pre = 0; /* atoms before the product */
-	int exact = 1, in_q = 0, ws = 1, first = 1;
+	int exact = 1, in_q = 0, ws = 1, first = 1, nw = 1;
 	int st = KW_INHERIT; /* a \b right before here? (see linfo) */
 
 	memset(out, 0, sizeof *out);
@@ -1011,6 +1029,7 @@ static int lit_seq(lparse *l, linfo *out)
 			goto nomem;
 		}
 		ws = ws && a.ws;
+		nw = nw && (a.nw || !a.maxv);
 		out->min1 = out->min1 || a.min1;
 		if (first && a.maxv) { /* the first atom that consumes */
 			out->lstart = a.min1 && a.lstart;
@@ -1055,14 +1074,17 @@ static int lit_seq(lparse *l, linfo *out)
 				goto nomem;
 			}
 		}
-		/* what comes before the next atom */
-		if (a.wb)
+		/* what comes before the next atom: a non-word character
+		 * after \b, or after an atom that always consumes only such
+		 * characters; an optional one leaves the claim as it was */
+		if (a.wb || (a.nw && a.min1))
 			st = KW_YES;
-		else if (a.maxv)
+		else if (a.maxv && !a.nw)
 			st = KW_NO;
 		linfo_free(&a);
 	}
 	out->ws = ws;
+	out->nw = nw;
 	if (exact) {
 		out->exact = 1;
 		out->ex = p.cur;
@@ -1092,7 +1114,7 @@ static int lit_alt(lparse *l, linfo *out)
 	int exact = 1, fac = 1, ws = 1, fkw = KW_YES, xkw = KW_YES, nb = 0;
 
 	memset(out, 0, sizeof *out);
-	out->min1 = out->lstart = 1;
+	out->min1 = out->lstart = out->nw = 1;
 	for (;;) {
 		linfo b;
 		const lset *best;
@@ -1108,6 +1130,7 @@ static int lit_alt(lparse *l, linfo *out)
 		ws = ws && b.ws;
 		out->min1 = out->min1 && b.min1;
 		out->lstart = out->lstart && b.lstart;
+		out->nw = out->nw && b.nw;
 		nb++;
 		if (b.maxv > out->maxv)
 			out->maxv = b.maxv;

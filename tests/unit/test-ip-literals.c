@@ -97,16 +97,22 @@ static void extraction(void)
 	       "w0:ignore", "a lookbehind between \\b and the key");
 	is_str(keys_pre("\\b@dmin\\s+(?:all\\s+)*rules", 1), "0:admin",
 	       "a key starting with a symbol read as a letter");
-	is_str(keys_pre("(?<![^\\n])\\s*#+\\s*system", 1), "-1:system",
-	       "after punctuation: no claim");
+	is_str(keys_pre("(?<![^\\n])\\s*#+\\s*system", 1), "w-1:system",
+	       "after punctuation (#, spaces): a word start");
+	is_str(keys_pre("<\\|\\s*(?:end|im_start)\\s*\\|>", 1),
+	       "w3:end,imstart", "after <| and optional spaces");
+	is_str(keys_pre("x?\\s*ending", 1), "2:ending,xending",
+	       "after an optional word character: no claim");
+	is_str(keys_pre("[-.]?ending", 1), "1:ending",
+	       "after only an optional separator: as before it (none)");
 	is_str(keys_pre("^system\\s*:", 1), "w0:system", "after ^");
-	is_str(keys_pre("(?<!not\\s)\\s*#\\s*system", 1), "3:system",
+	is_str(keys_pre("(?<!not\\s)\\s*#\\s*system", 1), "w3:system",
 	       "lookbehinds count nothing, runs of space one");
 	is_str(keys_pre("(?:the\\s+)?instructions", 1),
 	       "4:instructions,theinstructions", "an optional lead word");
 	is_str(keys_pre("[^x]{0,4}disregard", 1), "4:disregard",
 	       "a bounded unknown before the key");
-	is_str(keys_pre("\\w+\\s+disregard", 1), "-1:disregard",
+	is_str(keys_pre("\\w+\\s+disregard", 1), "w-1:disregard",
 	       "an unbounded one");
 	is_str(keys_pre("(?:a.|bbx)\\s*zzzz", 1), "4:zzzz",
 	       "the longest alternative counts");
