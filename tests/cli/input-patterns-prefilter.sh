@@ -204,14 +204,27 @@ done
 # a match run unboundedly before its key word, it looks 256 letters or
 # digits back and no further.  Past that the reference still finds the
 # match and the prefilter does not; if this changes, so must the manual.
-printf '{"text":"ai %s has no rules"}\n' \
-	"$(awk 'BEGIN { while (n++ < 300) printf "q" }')" >"$T/far.jsonl"
-run "$T/reject-yes.ini" "$T/far.jsonl" "$T/far-yes"
-run "$T/reject-no.ini" "$T/far.jsonl" "$T/far-no"
-like "$(cat "$T/far-no")" '"verdict":"rejected"' \
-	"300 letters before the key word: the reference rejects"
-like "$(cat "$T/far-yes")" '"verdict":"pass"' \
-	"300 letters before the key word: past the prefilter's reach (documented)"
+# (No shipped rule is unbounded there: test-ip-literals checks that.)
+printf "far  \\\\bai\\\\s+[\\\\w'-]+\\\\s+has\\\\s+no\\\\s+rules\\\\b\\n" >"$T/far.rules"
+for pf in yes no; do
+	printf '[input-patterns]\nrules = far.rules\nprefilter = %s\n' "$pf" \
+		>"$T/far-$pf.ini"
+done
+for n in 200 300; do
+	printf '{"text":"ai %s has no rules"}\n' \
+		"$(awk -v n=$n 'BEGIN { while (n-- > 0) printf "q" }')" \
+		>"$T/far.jsonl"
+	run "$T/far-yes.ini" "$T/far.jsonl" "$T/far-yes"
+	run "$T/far-no.ini" "$T/far.jsonl" "$T/far-no"
+	like "$(cat "$T/far-no")" '"verdict":"rejected"' \
+		"$n letters before the key word: the reference rejects"
+	case $n in
+	200) like "$(cat "$T/far-yes")" '"verdict":"rejected"' \
+		"$n letters before the key word: within the prefilter's reach" ;;
+	*) like "$(cat "$T/far-yes")" '"verdict":"pass"' \
+		"$n letters before the key word: past the prefilter's reach (documented)" ;;
+	esac
+done
 
 # Detection of the mutated attack corpus (prefilter = yes, reject; the
 # same as prefilter = no, checked above).
