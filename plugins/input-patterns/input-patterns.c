@@ -105,7 +105,6 @@ typedef struct ip_rule {
 	pcre2_code *code;
 	_Atomic(pcre2_code *) jit; /* a JIT-compiled copy, once made */
 	atomic_uint uses;          /* searches so far, up to IP_JIT_AFTER */
-	int keyed;          /* has key words: runs only around them */
 	size_t pre;         /* a match starts at most this far before one */
 	int wstart;         /* ... and starts a word */
 } ip_rule;
@@ -356,22 +355,6 @@ static size_t ip_slide_to(ip_slide *w, const char *s, size_t at)
 	return w->lo;
 }
 
-static int ip_ascii(const char *s, size_t len)
-{
-	size_t i = 0;
-	uint64_t acc = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		uint64_t x;
-
-		memcpy(&x, s + i, 8);
-		acc |= x;
-	}
-	for (; i < len; i++)
-		acc |= (unsigned char)s[i];
-	return !(acc & 0x8080808080808080ull);
-}
-
 /* Where, at the earliest, a match around hit h may start. */
 static size_t ip_hit_lo(const ip_instance *in, const char *s, ip_slide *w,
 			int ascii, const ip_hit *h)
@@ -393,10 +376,8 @@ static int ip_regions_make(const ip_instance *in, const char *s,
 {
 	ip_slide w = { 0, 0, 0 };
 	size_t i;
-	int ascii, rc;
+	int rc;
 
-	/* the sliding window counts letters of ASCII text */
-	ascii = ip_ascii(s, len);
 
 	if (!in->prefilter || in->unkeyed) {
 		ip_region g = { 0, 0, len, 0, 0, 1 };
@@ -409,7 +390,7 @@ static int ip_regions_make(const ip_instance *in, const char *s,
 	 * reaches back over earlier regions joins them */
 	qsort(h->v, h->n, sizeof *h->v, ip_hit_cmp);
 	for (i = 0; i < h->n; i++)
-		h->v[i].lo = ip_hit_lo(in, s, &w, ascii, &h->v[i]);
+		h->v[i].lo = ip_hit_lo(in, s, &w, h->ascii, &h->v[i]);
 	qsort(h->v, h->n, sizeof *h->v, ip_hit_lo_cmp);
 	for (i = 0; i < h->n; i++) {
 		size_t lo = h->v[i].lo;
@@ -832,7 +813,7 @@ static void ip_hits_word(const ip_instance *in, const char *s, ip_hits *h)
 static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 		    size_t len, ip_spans *out)
 {
-	ip_hits h = { NULL, 0, 0 };
+	ip_hits h = { NULL, 0, 0, 0 };
 	ip_regions rs = { NULL, 0, 0 };
 	ip_spans first = { NULL, 0, 0 };
 	int rc = GS_OK;
@@ -1214,7 +1195,6 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	v->code = code;
 	atomic_init(&v->jit, NULL);
 	atomic_init(&v->uses, 0);
-	v->keyed = 0;
 	v->wstart = 0;
 	if (!(v->name = gs_strndup(name, strlen(name)))) {
 		pcre2_code_free(code);
@@ -1234,7 +1214,6 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	 * it is searched could look at text the window does not hold */
 	pcre2_pattern_info(code, PCRE2_INFO_MAXLOOKBEHIND, &lb);
 	if (rc == 1 && lb <= IP_CONTEXT / 2) {
-		v->keyed = 1;
 		v->pre = lv[in->nrule - 1].pre;
 		v->wstart = lv[in->nrule - 1].wstart;
 	} else {

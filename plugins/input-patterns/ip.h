@@ -103,13 +103,15 @@ typedef struct ip_hit {
 typedef struct ip_hits {
 	ip_hit *v;
 	size_t n, cap;
+	int ascii;    /* the text scanned was all ASCII */
 } ip_hits;
 
 /* Builds a scanner for nrules rules; lits[r] are rule r's key words
  * (rules with none are simply absent from the scanner). */
 int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out);
 void ip_scanner_free(ip_scanner *sc);
-/* Appends every key word occurrence in s[0..len) to out. */
+/* Appends every key word occurrence in s[0..len) to out, and says
+ * whether the text was all ASCII. */
 int ip_scanner_run(const ip_scanner *sc, const char *s, size_t len,
 		   ip_hits *out);
 

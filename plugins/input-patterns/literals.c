@@ -299,6 +299,14 @@ static double lset_score(const lset *s)
 	return sum;
 }
 
+/* Whether info's exact set starts a word (KW_*). */
+static int linfo_exkw(const linfo *i)
+{
+	if (i->exkw)
+		return i->exkw - 1;
+	return i->lead == 0 && i->lstart ? KW_INHERIT : KW_NO;
+}
+
 /* What a key set costs the matcher: how often it occurs times how many
  * start positions each occurrence makes it try (those up to `pre`
  * characters before it; an unbounded pre means a whole window). */
@@ -322,8 +330,7 @@ static const lset *linfo_best(const linfo *i, size_t *pre, int *kw)
 	    (s = lset_cost(&i->ex, i->lead)) < bs) {
 		best = &i->ex;
 		*pre = i->lead;
-		*kw = i->exkw ? i->exkw - 1
-		      : i->lead == 0 && i->lstart ? KW_INHERIT : KW_NO;
+		*kw = linfo_exkw(i);
 		bs = s;
 	}
 	if (i->fac && (s = i->fcost) < bs) {
@@ -1144,8 +1151,7 @@ static int lit_alt(lparse *l, linfo *out)
 		else if (kw == KW_INHERIT)
 			fkw = KW_INHERIT;
 		if (exact) {
-			int bk = b.exkw ? b.exkw - 1 : b.lead == 0 && b.lstart
-				 ? KW_INHERIT : KW_NO;
+			int bk = linfo_exkw(&b);
 
 			if (bk == KW_NO || xkw == KW_NO)
 				xkw = KW_NO;

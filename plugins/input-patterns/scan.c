@@ -324,6 +324,7 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 	size_t i = 0;
 	int rc = GS_OK;
 
+	out->ascii = 1;
 	if (!sc->t4.n && !sc->t8.n)
 		return GS_OK;
 	st.gram = 0;
@@ -344,6 +345,7 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 			int32_t cp = sc_utf8(s + i, len - i, &n);
 			size_t at = i;
 
+			out->ascii = 0;
 			i += n;
 			rc = ip_stream_cp(&scratch, cp, letters, sizeof letters,
 					  &m);

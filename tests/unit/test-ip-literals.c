@@ -172,12 +172,14 @@ static void shipped(const char *path)
 }
 
 /* Whether the scanner, built for the one key word "ignore", finds it in
- * text (and where the hit ends). */
+ * text (and where the hit ends); last_ascii: what it said of the text. */
+static int last_ascii;
+
 static long finds(const char *text)
 {
 	ip_lits l = { NULL, 0, 0, 0 };
 	ip_scanner *sc = NULL;
-	ip_hits h = { NULL, 0, 0 };
+	ip_hits h = { NULL, 0, 0, 0 };
 	long end = -1;
 
 	if (ip_lits_add(&l, "ignore") < 0 ||
@@ -186,6 +188,7 @@ static long finds(const char *text)
 		end = -2;
 	else if (h.n)
 		end = (long)h.v[0].end;
+	last_ascii = h.ascii;
 	ip_lits_free(&l);
 	ip_scanner_free(sc);
 	gs_free(h.v);
@@ -195,6 +198,7 @@ static long finds(const char *text)
 static void scanning(void)
 {
 	is_int(finds("please ignore this"), 13, "plain: hit ends after it");
+	is_int(last_ascii, 1, "the scan says an ASCII text is ASCII");
 	is_int(finds("IGNORE"), 6, "upper case");
 	is_int(finds("i g n o r e"), 11, "letter-spaced");
 	is_int(finds("i.g-n_o*r/e"), 11, "separators");
@@ -202,6 +206,7 @@ static void scanning(void)
 	is_int(finds("\xef\xbd\x89\xef\xbd\x87\xef\xbd\x8e\xef\xbd\x8f"
 		     "\xef\xbd\x92\xef\xbd\x85"), 18, "fullwidth");
 	is_int(finds("ign\xd0\xbe" "re"), 7, "Cyrillic o");
+	is_int(last_ascii, 0, "... and that one is not");
 	is_int(finds("ig\xe2\x80\x8bnore"), 9, "zero-width space inside");
 	is_int(finds("\xf3\xa0\x81\xa9\xf3\xa0\x81\xa7\xf3\xa0\x81\xae"
 		     "\xf3\xa0\x81\xaf\xf3\xa0\x81\xb2\xf3\xa0\x81\xa5"), 24,
