@@ -90,15 +90,55 @@ typedef struct lparse {
 	int depth;
 } lparse;
 
+/* Blocks of the first size and string arrays of the first size, kept
+ * for the next set while one rule is read (per thread: stacks may load
+ * in several at once): a rule makes and drops thousands of small sets,
+ * and malloc and free were a fifth of the load time. */
+#define LIT_BLOCK0 256
+#define LIT_V0 8
+#define LIT_SPARES 64
+static __thread lblock *lit_spare_b;
+static __thread char **lit_spare_v[LIT_SPARES];
+static __thread size_t lit_nspare_b, lit_nspare_v;
+
+static void lit_spares_free(void)
+{
+	while (lit_spare_b) {
+		lblock *b = lit_spare_b;
+
+		lit_spare_b = b->next;
+		gs_free(b);
+	}
+	while (lit_nspare_v)
+		gs_free(lit_spare_v[--lit_nspare_v]);
+	lit_nspare_b = 0;
+}
+
+/* Room for n string pointers in a set's array: at least LIT_V0, and
+ * doubled when n reaches a power of two from there (see lset_add). */
+static size_t lset_vcap(size_t n)
+{
+	return n <= LIT_V0 ? LIT_V0 : (n & (n - 1)) ? 2 * n : n;
+}
+
 static void lset_free(lset *s)
 {
 	while (s->pool) {
 		lblock *b = s->pool;
 
 		s->pool = b->next;
-		gs_free(b);
+		if (b->cap == LIT_BLOCK0 && lit_nspare_b < LIT_SPARES) {
+			b->next = lit_spare_b;
+			lit_spare_b = b;
+			lit_nspare_b++;
+		} else {
+			gs_free(b);
+		}
 	}
-	gs_free(s->v);
+	if (s->v && lit_nspare_v < LIT_SPARES) /* every array holds LIT_V0 */
+		lit_spare_v[lit_nspare_v++] = s->v;
+	else
+		gs_free(s->v);
 	s->v = NULL;
 	s->n = 0;
 	s->tail = NULL;
@@ -121,13 +161,18 @@ static int lset_add(lset *s, const char *str, size_t n)
 		n = LIT_MAXLEN;
 	if (!s->pool || s->pool->cap - s->pool->used < n + 1) {
 		/* blocks double, from what one short string needs */
-		size_t cap = s->pool ? 2 * s->pool->cap : 256;
+		size_t cap = s->pool ? 2 * s->pool->cap : LIT_BLOCK0;
 		lblock *b;
 
 		if (cap > 16384)
 			cap = 16384; /* LIT_MAXLEN + 1 always fits */
-		if (!(b = gs_alloc(sizeof *b + cap)))
+		if (cap == LIT_BLOCK0 && lit_spare_b) {
+			b = lit_spare_b;
+			lit_spare_b = b->next;
+			lit_nspare_b--;
+		} else if (!(b = gs_alloc(sizeof *b + cap))) {
 			return -1;
+		}
 		b->next = s->pool;
 		b->used = 0;
 		b->cap = cap;
@@ -135,9 +180,11 @@ static int lset_add(lset *s, const char *str, size_t n)
 			s->tail = b;
 		s->pool = b;
 	}
-	if (!(s->n & (s->n - 1))) { /* 0, 1, 2, 4, ...: grow to 2n */
-		if (!(v = gs_realloc(s->v, (s->n < 4 ? 8 : 2 * s->n) *
-				     sizeof *v)))
+	if (!s->v && lit_nspare_v) {
+		s->v = lit_spare_v[--lit_nspare_v];
+	} else if (!s->v || (s->n >= LIT_V0 && !(s->n & (s->n - 1)))) {
+		/* full: none yet, or LIT_V0, 16, 32, ... */
+		if (!(v = gs_realloc(s->v, lset_vcap(s->n + 1) * sizeof *v)))
 			return -1;
 		s->v = v;
 	}
@@ -161,7 +208,18 @@ static void lset_uniq(lset *s)
 
 	if (s->n < 2)
 		return;
-	qsort(s->v, s->n, sizeof *s->v, lset_strcmp);
+	if (s->n > 16) {
+		qsort(s->v, s->n, sizeof *s->v, lset_strcmp);
+	} else { /* most sets are this small: no calls through a pointer */
+		for (i = 1; i < s->n; i++) {
+			char *x = s->v[i];
+			size_t j = i;
+
+			for (; j > 0 && strcmp(s->v[j - 1], x) > 0; j--)
+				s->v[j] = s->v[j - 1];
+			s->v[j] = x;
+		}
+	}
 	for (i = 0; i < s->n; i++) {
 		if (!n || strcmp(s->v[n - 1], s->v[i]))
 			s->v[n++] = s->v[i];
@@ -179,16 +237,11 @@ static int lset_move(lset *to, lset *from)
 		lset_free(from);
 		return 0;
 	}
-	if (!(v = gs_realloc(to->v, (to->n + from->n) * sizeof *v)))
+	if (!(v = gs_realloc(to->v, lset_vcap(to->n + from->n) * sizeof *v)))
 		return -1;
 	memcpy(v + to->n, from->v, from->n * sizeof *v);
 	to->v = v;
 	to->n += from->n;
-	/* lset_add grows v by doubling when n is a power of two: give the
-	 * array that room now */
-	if ((to->n & (to->n - 1)) &&
-	    (v = gs_realloc(to->v, 2 * to->n * sizeof *v)))
-		to->v = v;
 	if (from->pool) {
 		from->tail->next = to->pool;
 		if (!to->pool)
@@ -196,9 +249,7 @@ static int lset_move(lset *to, lset *from)
 		to->pool = from->pool;
 		from->pool = from->tail = NULL;
 	}
-	gs_free(from->v);
-	from->v = NULL;
-	from->n = 0;
+	lset_free(from); /* its array only, now */
 	return 0;
 }
 
@@ -230,17 +281,20 @@ static int lset_product(lset *out, const lset *a, const lset *b)
 
 	if (a->n * b->n > LIT_CAP)
 		return 1;
-	for (i = 0; i < a->n; i++)
+	for (i = 0; i < a->n; i++) {
+		size_t la = strlen(a->v[i]);
+
+		memcpy(buf, a->v[i], la);
 		for (j = 0; j < b->n; j++) {
-			size_t la = strlen(a->v[i]), lb = strlen(b->v[j]);
+			size_t lb = strlen(b->v[j]);
 
 			if (la + lb > LIT_MAXLEN)
 				return 1; /* a cut string is no longer exact */
-			memcpy(buf, a->v[i], la);
 			memcpy(buf + la, b->v[j], lb);
 			if (lset_add(out, buf, la + lb) < 0)
 				return -1;
 		}
+	}
 	return 0; /* repeats ("a"+"bc", "ab"+"c") are rare: kept till the end */
 }
 
@@ -248,33 +302,20 @@ static int lset_product(lset *out, const lset *a, const lset *b)
  * in prompts: such a key would send its rule to work on most texts. */
 static int lit_common(const char *key)
 {
-	static const char *const words[] = {
-		"about", "after", "again", "also", "answer", "because",
-		"been", "before", "being", "could", "does", "each", "from",
-		"give", "have", "help", "here", "into", "just", "know",
-		"like", "make", "model", "more", "most", "need", "only",
-		"other", "over", "please", "question", "same", "should",
-		"show", "some", "such", "system", "take", "tell", "than",
-		"that", "their", "them", "then", "there", "these", "they",
-		"this", "those", "through", "time", "under", "user", "very",
-		"want", "well", "were", "what", "when", "where", "which",
-		"while", "will", "with", "would", "write", "your", "yours",
-		"yourself", "actually", "factor", "contact", "exact",
-		"impact", "action", "mode", "order", "rules", "list",
-		"text", "output", "data", "code", "file", "name", "type",
-	};
-	size_t k, n = strlen(key);
+	/* one string, so that a C library search does the work: a key has
+	 * letters only, so it never matches across a '|' */
+	static const char words[] =
+		"about|after|again|also|answer|because|been|before|being|"
+		"could|does|each|from|give|have|help|here|into|just|know|"
+		"like|make|model|more|most|need|only|other|over|please|"
+		"question|same|should|show|some|such|system|take|tell|than|"
+		"that|their|them|then|there|these|they|this|those|through|"
+		"time|under|user|very|want|well|were|what|when|where|which|"
+		"while|will|with|would|write|your|yours|yourself|actually|"
+		"factor|contact|exact|impact|action|mode|order|rules|list|"
+		"text|output|data|code|file|name|type";
 
-	if (n > 6)
-		return 0;
-	for (k = 0; k < sizeof words / sizeof words[0]; k++) {
-		const char *w = words[k];
-
-		for (; *w; w++) /* words are short: a plain loop beats strstr */
-			if (*w == key[0] && !strncmp(w, key, n))
-				return 1;
-	}
-	return 0;
+	return strlen(key) <= 6 && strstr(words, key) != NULL;
 }
 
 /* How often a set is expected to occur in a letter stream: lower is
@@ -922,6 +963,26 @@ static int lprod_append(lprod *p, const linfo *a, int st)
 	return 0;
 }
 
+static int lit_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* How many ASCII letters at p can be read as one atom: a run of them,
+ * less a last one that a quantifier applies to.  Loading the shipped
+ * rules made one string set per letter before (most of the load time). */
+static size_t lit_letters(const char *p)
+{
+	size_t n = 0;
+
+	while (lit_alpha(p[n]) && n < LIT_MAXLEN)
+		n++;
+	if (n && (p[n] == '?' || p[n] == '*' || p[n] == '+' ||
+		  (p[n] == '{' && p[n + 1] >= '0' && p[n + 1] <= '9')))
+		n--;
+	return n;
+}
+
 /* One atom of a sequence; 0 with *a set, or -1; l->bad on unknown
  * syntax.  \Q...\E gives its first character only. */
 static int lit_atom(lparse *l, linfo *a, int *in_q)
@@ -976,8 +1037,23 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 		l->bad = 1; /* a quantifier with nothing before it */
 		break;
 	default: {
-		long ch = lit_utf8(l);
-		char s = ch < 0 ? 0 : lit_char(ch);
+		long ch;
+		char s;
+		size_t n = lit_letters(l->p);
+
+		if (n > 1) { /* a word: one atom, not one per letter */
+			char w[LIT_MAXLEN];
+			size_t k;
+
+			for (k = 0; k < n && k < sizeof w; k++)
+				w[k] = lit_char(l->p[k]);
+			l->p += n;
+			rc = linfo_exact1(l, a, w, k, n);
+			a->lstart = 1;
+			return rc;
+		}
+		ch = lit_utf8(l);
+		s = ch < 0 ? 0 : lit_char(ch);
 
 		if (ch < 0)
 			l->bad = 1;
@@ -1205,7 +1281,7 @@ nomem:
 	return -1;
 }
 
-int ip_lit_extract(const char *pattern, ip_lits *out)
+static int lit_extract(const char *pattern, ip_lits *out)
 {
 	lparse l = { pattern, 0, 0, 0 };
 	const lset *best;
@@ -1261,6 +1337,14 @@ int ip_lit_extract(const char *pattern, ip_lits *out)
 	}
 	linfo_free(&top);
 	return 1;
+}
+
+int ip_lit_extract(const char *pattern, ip_lits *out)
+{
+	int rc = lit_extract(pattern, out);
+
+	lit_spares_free();
+	return rc;
 }
 
 int ip_lits_add(ip_lits *s, const char *str)
