@@ -20,7 +20,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 static atomic_ulong fail_at;    /* 0: off; else the allocation to fail */
 static atomic_int fail_after;   /* fail every allocation from fail_at on */
@@ -127,22 +126,5 @@ __attribute__((constructor)) static void alloc_init(void)
 __attribute__((destructor)) static void alloc_fini(void)
 {
 	gs__rx_fini();
-}
-
-int gs_random(void *buf, size_t n)
-{
-	unsigned char *p = buf;
-
-	while (n) {
-		ssize_t r = getrandom(p, n, 0);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return GS_EIO;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return GS_OK;
+	gs__random_fini();
 }

@@ -35,6 +35,8 @@ unsigned long gs__alloc_failures(void);
 /* rx.c: PCRE2's general context, set up by alloc.c's constructor. */
 void gs__rx_init(void);
 void gs__rx_fini(void);
+/* random.c: gs_random's per-thread pages, at unload. */
+void gs__random_fini(void);
 
 /* ---- UTF-8 (utf8.c) --------------------------------------------------- */
 /* gs_utf8_check and a search for the first 0 byte in one pass: returns the

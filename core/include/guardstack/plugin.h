@@ -325,7 +325,9 @@ void gs_count(gs_ctx *ctx, unsigned long n);
  * ends.  Setting again frees the previous value. */
 int gs_ctx_set_data(gs_ctx *ctx, void *data, void (*free_fn)(void *));
 void *gs_ctx_get_data(gs_ctx *ctx);
-/* Fills n bytes from the system's CSPRNG (getrandom); GS_EIO on failure. */
+/* Fills n bytes from the kernel's CSPRNG (getrandom(2), read ahead a page
+ * per thread; a forked child never repeats its parent's bytes); GS_EIO on
+ * failure. */
 int gs_random(void *buf, size_t n);
 
 /* ---- regular expressions: PCRE2 with JIT ----------------------------- */
