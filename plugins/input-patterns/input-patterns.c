@@ -268,6 +268,29 @@ static int ip_hit_lo_cmp(const void *a, const void *b)
 	return ip_hit_cmp(a, b);
 }
 
+/* Sorts hits that come nearly sorted (the scanner reports a key word
+ * when its last letter comes, so only longer words ending later start
+ * earlier): by insertion, falling back to qsort when that takes more
+ * than a few moves a hit.  Ties are equal in every way that matters. */
+static void ip_hits_sort(ip_hit *v, size_t n,
+			 int (*cmp)(const void *, const void *))
+{
+	size_t i, moves = 0;
+
+	for (i = 1; i < n; i++) {
+		ip_hit x = v[i];
+		size_t j = i;
+
+		for (; j > 0 && cmp(&v[j - 1], &x) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+		if ((moves += i - j) > 8 * n) {
+			qsort(v, n, sizeof *v, cmp);
+			return;
+		}
+	}
+}
+
 static int ip_region_push(ip_regions *rs, const ip_region *g)
 {
 	if (rs->n == rs->cap) {
@@ -388,10 +411,10 @@ static int ip_regions_make(const ip_instance *in, const char *s,
 	 * forward); then regions as the union of [lo, ahead] over the hits
 	 * in the order of lo, so that they never overlap: a hit whose lo
 	 * reaches back over earlier regions joins them */
-	qsort(h->v, h->n, sizeof *h->v, ip_hit_cmp);
+	ip_hits_sort(h->v, h->n, ip_hit_cmp);
 	for (i = 0; i < h->n; i++)
 		h->v[i].lo = ip_hit_lo(in, s, &w, h->ascii, &h->v[i]);
-	qsort(h->v, h->n, sizeof *h->v, ip_hit_lo_cmp);
+	ip_hits_sort(h->v, h->n, ip_hit_lo_cmp);
 	for (i = 0; i < h->n; i++) {
 		size_t lo = h->v[i].lo;
 		size_t hi = ip_ahead(s, len, h->v[i].end);
@@ -478,15 +501,6 @@ typedef struct ip_iv {
 	size_t a, b;
 } ip_iv;
 
-static int ip_iv_cmp(const void *x, const void *y)
-{
-	const ip_iv *p = x, *q = y;
-
-	if (p->rule != q->rule)
-		return (p->rule > q->rule) - (p->rule < q->rule);
-	return (p->a > q->a) - (p->a < q->a);
-}
-
 /* One rule of a region: its intervals, the first one not yet passed,
  * and its next match (cached: searched again only when a chosen match
  * ended past the start of it). */
@@ -507,7 +521,34 @@ typedef struct ip_work {
 	size_t niv, ivcap;
 	ip_slot *slot;
 	size_t nslot, slotcap;
+	ip_iv *iv2;              /* for sorting iv */
+	size_t *count;           /* intervals per rule, nrule + 1 */
 } ip_work;
+
+/* Sorts the intervals by rule, then start: by counting, keeping the
+ * order they came in within a rule, which is already the order of their
+ * starts (hits come sorted by where a match may start, and a rule's
+ * intervals start the same way before its hits). */
+static void ip_iv_sort(const ip_instance *in, ip_work *w)
+{
+	size_t k, r, at = 0;
+	ip_iv *t;
+
+	memset(w->count, 0, (in->nrule + 1) * sizeof *w->count);
+	for (k = 0; k < w->niv; k++)
+		w->count[w->iv[k].rule]++;
+	for (r = 0; r <= in->nrule; r++) {
+		size_t c = w->count[r];
+
+		w->count[r] = at;
+		at += c;
+	}
+	for (k = 0; k < w->niv; k++)
+		w->iv2[w->count[w->iv[k].rule]++] = w->iv[k];
+	t = w->iv;
+	w->iv = w->iv2;
+	w->iv2 = t;
+}
 
 /* Moves back n code points in a view (not before `floor`). */
 static size_t ip_view_back(const ip_view *v, size_t at, size_t n,
@@ -515,6 +556,8 @@ static size_t ip_view_back(const ip_view *v, size_t at, size_t n,
 {
 	const char *s = v->text.data;
 
+	if (v->ascii) /* one byte a code point */
+		return at - floor > n ? at - n : floor;
 	while (at > floor && n--) {
 		at--;
 		while (at > floor && ((unsigned char)s[at] & 0xC0) == 0x80)
@@ -539,12 +582,42 @@ static size_t ip_view_at(const ip_view *v, size_t at)
 	return lo;
 }
 
+/* ip_view_at, searching out from `hint` (where the previous lookup
+ * landed): hits come nearly in order, so the answer is close by. */
+static size_t ip_view_near(const ip_view *v, size_t at, size_t hint)
+{
+	size_t lo, hi, step = 1, n = v->text.len;
+
+	if (hint > n)
+		hint = n;
+	if (hint < n && v->os[hint] < at) { /* the answer is after hint */
+		lo = hint + 1;
+		while (lo + step < n && v->os[lo + step - 1] < at)
+			step *= 2;
+		hi = lo + step < n ? lo + step : n;
+	} else { /* at or before hint */
+		hi = hint;
+		while (hi >= step && v->os[hi - step] >= at)
+			step *= 2;
+		lo = hi >= step ? hi - step : 0;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->os[mid] < at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Sets up the slots of one view of a region. */
 static int ip_slots(const ip_instance *in, ip_work *w, const ip_view *v,
 		    const char *s, const ip_hits *h, const ip_region *g,
 		    size_t from)
 {
-	size_t k, n;
+	size_t k, n, hint_a = 0, hint_b = 0;
 
 	w->niv = w->nslot = 0;
 	n = g->whole ? in->nrule : g->h1 - g->h0;
@@ -554,8 +627,14 @@ static int ip_slots(const ip_instance *in, ip_work *w, const ip_view *v,
 		if (!nv)
 			return GS_ENOMEM;
 		w->iv = nv;
+		if (!(nv = gs_realloc(w->iv2, n * sizeof *nv)))
+			return GS_ENOMEM;
+		w->iv2 = nv;
 		w->ivcap = n;
 	}
+	if (!w->count &&
+	    !(w->count = gs_alloc((in->nrule + 1) * sizeof *w->count)))
+		return GS_ENOMEM;
 	if (n > w->slotcap) {
 		ip_slot *ns = gs_realloc(w->slot, n * sizeof *ns);
 
@@ -574,7 +653,8 @@ static int ip_slots(const ip_instance *in, ip_work *w, const ip_view *v,
 		} else {
 			const ip_hit *hit = &h->v[g->h0 + k];
 			size_t pre = in->rule[hit->rule].pre;
-			size_t b = ip_view_at(v, hit->start - g->start);
+			size_t b = ip_view_near(v, hit->start - g->start,
+						hint_b);
 
 			if (b >= v->text.len)
 				continue; /* folded away in this view */
@@ -585,8 +665,10 @@ static int ip_slots(const ip_instance *in, ip_work *w, const ip_view *v,
 			iv->rule = hit->rule;
 			iv->b = b;
 			iv->a = pre == IP_PRE_UNKNOWN
-				? ip_view_at(v, hit->lo - g->start)
+				? (hint_a = ip_view_near(v, hit->lo - g->start,
+							 hint_a))
 				: ip_view_back(v, b, pre + 4, from);
+			hint_b = b;
 			if (iv->a < from)
 				iv->a = from;
 			if (iv->a > iv->b)
@@ -594,7 +676,7 @@ static int ip_slots(const ip_instance *in, ip_work *w, const ip_view *v,
 		}
 		w->niv++;
 	}
-	qsort(w->iv, w->niv, sizeof *w->iv, ip_iv_cmp);
+	ip_iv_sort(in, w);
 	/* merge each rule's overlapping intervals, one slot per rule */
 	for (k = 0, n = 0; k < w->niv; k++) {
 		ip_slot *sl = w->nslot ? &w->slot[w->nslot - 1] : NULL;
@@ -873,7 +955,7 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 	const ip_instance *in = instance;
 	size_t t, n = gs_text_count(ctx);
 	ip_work w = { NULL, NULL, { NULL, 0, 0, 0, 0, 0 }, IP_VIEW_INIT,
-		      IP_VIEW_INIT, NULL, 0, 0, NULL, 0, 0 };
+		      IP_VIEW_INIT, NULL, 0, 0, NULL, 0, 0, NULL, NULL };
 	ip_spans sp = { NULL, 0, 0 };
 	unsigned long total = 0;
 	gs_result res = GS_RESULT_OK;
@@ -930,6 +1012,8 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 		gs_count(ctx, total);
 	gs_free(sp.v);
 	gs_free(w.iv);
+	gs_free(w.iv2);
+	gs_free(w.count);
 	gs_free(w.slot);
 	ip_units_free(&w.u);
 	ip_view_free(&w.a);

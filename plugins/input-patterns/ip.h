@@ -37,13 +37,14 @@ typedef struct ip_view {
 	gs_buf text;
 	uint32_t *os, *oe;
 	size_t cap;
+	int ascii;          /* text is all ASCII: a byte is a code point */
 	/* the joined view's per-unit scratch, kept for the next region */
 	uint8_t *drop, *cls;
 	int32_t *cp;
 	size_t scap;
 } ip_view;
 
-#define IP_VIEW_INIT { GS_BUF_INIT, NULL, NULL, 0, NULL, NULL, NULL, 0 }
+#define IP_VIEW_INIT { GS_BUF_INIT, NULL, NULL, 0, 0, NULL, NULL, NULL, 0 }
 
 /* Folds s[0..len) into units (offsets relative to s). */
 int ip_normalise(const char *s, size_t len, ip_units *u);

@@ -308,7 +308,7 @@ int ip_normalise(const char *s, size_t len, ip_units *u)
 	return GS_OK;
 }
 
-/* Makes room for n more bytes (ip_view_put does not check). */
+/* Makes room for n more bytes (the view builders do not check). */
 static int ip_view_reserve(ip_view *v, size_t n)
 {
 	size_t need = v->text.len + n;
@@ -328,24 +328,6 @@ static int ip_view_reserve(ip_view *v, size_t n)
 	return GS_OK;
 }
 
-static void ip_view_put(ip_view *v, int32_t cp, uint32_t os, uint32_t oe)
-{
-	size_t at = v->text.len, n = 1, k;
-
-	if (cp < 0x80) {
-		v->text.data[at] = (char)cp;
-	} else {
-		n = (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)
-						 v->text.data + at);
-	}
-	for (k = at; k < at + n; k++) {
-		v->os[k] = os;
-		v->oe[k] = oe;
-	}
-	v->text.len = at + n;
-	v->text.data[v->text.len] = '\0';
-}
-
 static size_t ip_cp_len(int32_t c)
 {
 	return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
@@ -362,78 +344,97 @@ void ip_view_free(ip_view *v)
 	memset(v, 0, sizeof *v);
 }
 
-/* Writes the units not marked in `drop` (NULL: all) into a view, with
- * `cp` overriding their code points when given, each whitespace run
- * collapsed into one unit spanning the whole run. */
+/* Writes the units not marked in `drop` into a view, their code points
+ * from `cp`, each whitespace run (the dropped units in it skipped)
+ * collapsed into one unit spanning the run. */
 static int ip_view_build(ip_view *v, const ip_units *u, const uint8_t *drop,
 			 const int32_t *cp)
 {
-	size_t i = 0, need = 0;
+	size_t i = 0, need = 0, n = u->n;
+	uint32_t *os, *oe;
+	char *t;
 
-	for (i = 0; i < u->n; i++)
-		need += ip_cp_len(cp ? cp[i] : u->v[i].cp);
+	for (i = 0; i < n; i++)
+		need += cp[i] < 0x80 ? 1 : ip_cp_len(cp[i]);
 	if (ip_view_reserve(v, need) < 0)
 		return GS_ENOMEM;
+	if (!v->text.len)
+		v->ascii = 1;
+	t = v->text.data + v->text.len;
+	os = v->os + v->text.len;
+	oe = v->oe + v->text.len;
 	i = 0;
-	while (i < u->n) {
-		int32_t c = cp ? cp[i] : u->v[i].cp;
-		uint32_t os = u->v[i].os, oe = u->v[i].oe;
+	while (i < n) {
+		int32_t c = cp[i];
+		uint32_t s0 = u->v[i].os, e0 = u->v[i].oe;
 
-		if (drop && drop[i]) {
+		if (drop[i]) {
 			i++;
 			continue;
 		}
+		i++;
 		if (c == ' ' || c == '\n') {
-			size_t j = i + 1;
-
-			for (; j < u->n; j++) {
-				int32_t d = cp ? cp[j] : u->v[j].cp;
-
-				if (drop && drop[j])
+			for (; i < n; i++) {
+				if (drop[i])
 					continue;
-				if (d != ' ' && d != '\n')
+				if (cp[i] != ' ' && cp[i] != '\n')
 					break;
-				if (d == '\n')
+				if (cp[i] == '\n')
 					c = '\n';
-				oe = u->v[j].oe;
+				e0 = u->v[i].oe;
 			}
-			i = j;
-		} else {
-			i++;
 		}
-		ip_view_put(v, c, os, oe);
+		if (c < 0x80) {
+			*t++ = (char)c;
+			*os++ = s0;
+			*oe++ = e0;
+		} else {
+			size_t k, m = (size_t)utf8proc_encode_char(
+				c, (utf8proc_uint8_t *)t);
+
+			v->ascii = 0;
+			for (k = 0; k < m; k++) {
+				*os++ = s0;
+				*oe++ = e0;
+			}
+			t += m;
+		}
 	}
+	v->text.len = (size_t)(t - v->text.data);
+	*t = '\0';
 	return GS_OK;
 }
 
 enum { IP_C_OTHER, IP_C_SPACE, IP_C_ALNUM, IP_C_SEP, IP_C_LEET, IP_C_SYM };
 
+static const unsigned char ip_class_ascii[128] = {
+	[' '] = IP_C_SPACE, ['\n'] = IP_C_SPACE,
+	['.'] = IP_C_SEP, ['-'] = IP_C_SEP, ['_'] = IP_C_SEP,
+	['*'] = IP_C_SEP, ['~'] = IP_C_SEP, ['^'] = IP_C_SEP,
+	['|'] = IP_C_SEP, ['+'] = IP_C_SEP, ['`'] = IP_C_SEP,
+	['/'] = IP_C_SEP, ['\\'] = IP_C_SEP,
+	['@'] = IP_C_LEET, ['$'] = IP_C_LEET,
+	['0'] = IP_C_ALNUM, ['1'] = IP_C_ALNUM, ['2'] = IP_C_ALNUM,
+	['3'] = IP_C_ALNUM, ['4'] = IP_C_ALNUM, ['5'] = IP_C_ALNUM,
+	['6'] = IP_C_ALNUM, ['7'] = IP_C_ALNUM, ['8'] = IP_C_ALNUM,
+	['9'] = IP_C_ALNUM,
+	['a'] = IP_C_ALNUM, ['b'] = IP_C_ALNUM, ['c'] = IP_C_ALNUM,
+	['d'] = IP_C_ALNUM, ['e'] = IP_C_ALNUM, ['f'] = IP_C_ALNUM,
+	['g'] = IP_C_ALNUM, ['h'] = IP_C_ALNUM, ['i'] = IP_C_ALNUM,
+	['j'] = IP_C_ALNUM, ['k'] = IP_C_ALNUM, ['l'] = IP_C_ALNUM,
+	['m'] = IP_C_ALNUM, ['n'] = IP_C_ALNUM, ['o'] = IP_C_ALNUM,
+	['p'] = IP_C_ALNUM, ['q'] = IP_C_ALNUM, ['r'] = IP_C_ALNUM,
+	['s'] = IP_C_ALNUM, ['t'] = IP_C_ALNUM, ['u'] = IP_C_ALNUM,
+	['v'] = IP_C_ALNUM, ['w'] = IP_C_ALNUM, ['x'] = IP_C_ALNUM,
+	['y'] = IP_C_ALNUM, ['z'] = IP_C_ALNUM,
+};
+
+/* The class of a code point (ASCII: see ip_class_ascii). */
 static int ip_class(int32_t c)
 {
-	static const unsigned char ascii[128] = {
-		[' '] = IP_C_SPACE, ['\n'] = IP_C_SPACE,
-		['.'] = IP_C_SEP, ['-'] = IP_C_SEP, ['_'] = IP_C_SEP,
-		['*'] = IP_C_SEP, ['~'] = IP_C_SEP, ['^'] = IP_C_SEP,
-		['|'] = IP_C_SEP, ['+'] = IP_C_SEP, ['`'] = IP_C_SEP,
-		['/'] = IP_C_SEP, ['\\'] = IP_C_SEP,
-		['@'] = IP_C_LEET, ['$'] = IP_C_LEET,
-		['0'] = IP_C_ALNUM, ['1'] = IP_C_ALNUM, ['2'] = IP_C_ALNUM,
-		['3'] = IP_C_ALNUM, ['4'] = IP_C_ALNUM, ['5'] = IP_C_ALNUM,
-		['6'] = IP_C_ALNUM, ['7'] = IP_C_ALNUM, ['8'] = IP_C_ALNUM,
-		['9'] = IP_C_ALNUM,
-		['a'] = IP_C_ALNUM, ['b'] = IP_C_ALNUM, ['c'] = IP_C_ALNUM,
-		['d'] = IP_C_ALNUM, ['e'] = IP_C_ALNUM, ['f'] = IP_C_ALNUM,
-		['g'] = IP_C_ALNUM, ['h'] = IP_C_ALNUM, ['i'] = IP_C_ALNUM,
-		['j'] = IP_C_ALNUM, ['k'] = IP_C_ALNUM, ['l'] = IP_C_ALNUM,
-		['m'] = IP_C_ALNUM, ['n'] = IP_C_ALNUM, ['o'] = IP_C_ALNUM,
-		['p'] = IP_C_ALNUM, ['q'] = IP_C_ALNUM, ['r'] = IP_C_ALNUM,
-		['s'] = IP_C_ALNUM, ['t'] = IP_C_ALNUM, ['u'] = IP_C_ALNUM,
-		['v'] = IP_C_ALNUM, ['w'] = IP_C_ALNUM, ['x'] = IP_C_ALNUM,
-		['y'] = IP_C_ALNUM, ['z'] = IP_C_ALNUM,
-	};
 
 	if (c >= 0 && c < 0x80)
-		return ascii[c]; /* IP_C_OTHER is 0 */
+		return ip_class_ascii[c]; /* IP_C_OTHER is 0 */
 	if (c == 0xB7 || c == 0x2022 || c == 0x2027 || c == 0x2219 ||
 	    c == 0x22C5)
 		return IP_C_SEP;
@@ -467,7 +468,8 @@ int ip_view_joined(ip_view *v, const ip_units *u)
 	uint8_t *drop, *cls;
 	int32_t *cp;
 	size_t i, j, k;
-	int changed = 0, rc;
+	int changed = 0, seps = 0, rc;
+	size_t leet = SIZE_MAX; /* the first digit, @ or $ */
 
 	if (u->n > v->scap) { /* scratch grows, and stays for the next */
 		size_t n = u->n;
@@ -489,8 +491,18 @@ int ip_view_joined(ip_view *v, const ip_units *u)
 	cp = v->cp;
 	memset(drop, 0, u->n);
 	for (i = 0; i < u->n; i++) {
-		cp[i] = u->v[i].cp;
-		cls[i] = (uint8_t)ip_class(cp[i]);
+		int32_t c = u->v[i].cp;
+
+		cp[i] = c;
+		if (c < 0x80) {
+			cls[i] = ip_class_ascii[c];
+			seps |= cls[i] == IP_C_SEP;
+			if (leet == SIZE_MAX && ip_leet(c))
+				leet = i;
+			continue;
+		}
+		cls[i] = (uint8_t)ip_class(c);
+		seps |= cls[i] == IP_C_SEP;
 		/* "ignore 🙂 previous 🙂 instructions" */
 		if (cls[i] == IP_C_SYM) {
 			drop[i] = 1;
@@ -498,7 +510,7 @@ int ip_view_joined(ip_view *v, const ip_units *u)
 		}
 	}
 	/* "i.g.n.o.r.e", "ig-nore": short separator runs between letters. */
-	for (i = 1; i < u->n; i = j) {
+	for (i = 1; seps && i < u->n; i = j) {
 		for (j = i; j < u->n && cls[j] == IP_C_SEP; j++)
 			;
 		if (j == i) {
@@ -526,6 +538,8 @@ int ip_view_joined(ip_view *v, const ip_units *u)
 			/* one word: letters and dropped separators */
 			while (w < u->n && (cls[w] == IP_C_ALNUM || drop[w])) {
 				nw += !drop[w];
+				if (nw > 1)
+					break; /* no one-letter word */
 				w++;
 			}
 			if (nw != 1 || (w < u->n && cls[w] != IP_C_SPACE))
@@ -545,10 +559,18 @@ int ip_view_joined(ip_view *v, const ip_units *u)
 		}
 		j = last + 1;
 	}
-	/* "1gn0r3": digits and @ $ inside a word that has letters. */
-	for (i = 0; i < u->n; i = j) {
+	/* "1gn0r3": digits and @ $ inside a word that has letters.  Only
+	 * words with one of them can change: from the word of each. */
+	for (i = leet; i < u->n; i = j) {
 		size_t alpha = 0, subst = 0;
 
+		if (!ip_leet(cp[i])) {
+			j = i + 1;
+			continue;
+		}
+		while (i > 0 && (cls[i - 1] == IP_C_ALNUM ||
+				 cls[i - 1] == IP_C_LEET || drop[i - 1]))
+			i--;
 		for (j = i; j < u->n && (cls[j] == IP_C_ALNUM ||
 					 cls[j] == IP_C_LEET || drop[j]); j++) {
 			if (drop[j])
@@ -586,6 +608,8 @@ int ip_view_plain(ip_view *v, const ip_units *u)
 	uint32_t *os, *oe;
 	char *t;
 
+	if (!v->text.len)
+		v->ascii = 1;
 	if (!u->n) /* nothing visible: an empty view (u->v may be NULL) */
 		return GS_OK;
 	p = u->v;
@@ -617,6 +641,7 @@ int ip_view_plain(ip_view *v, const ip_units *u)
 			size_t n = (size_t)utf8proc_encode_char(
 				c, (utf8proc_uint8_t *)t), k;
 
+			v->ascii = 0;
 			for (k = 0; k < n; k++) {
 				*os++ = s0;
 				*oe++ = e0;
