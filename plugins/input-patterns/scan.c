@@ -38,14 +38,23 @@ typedef struct sc_word {
 	uint32_t nrules;
 } sc_word;
 
-/* The words found by one of the two grams. */
+/* The words found by one of the two grams: a bit per hash of a gram
+ * some word ends with, and the entries sorted by hash, a bucket's (the
+ * top SC_BUCKET_BITS of the hash) found through `first`. */
+#define SC_BUCKET_BITS 12
 typedef struct sc_table {
 	uint8_t bits[SC_BITS / 8];
 	sc_entry *entry;
 	size_t n, cap;
+	uint32_t first[(1u << SC_BUCKET_BITS) + 1];
 } sc_table;
 
 struct ip_scanner {
+	/* the last four letters of every word, short or long: the one test
+	 * most letters get; then t4 (words of up to seven letters, by their
+	 * last four), and, where `long4` says a long word ends in these
+	 * four, t8 (by the last eight) */
+	uint8_t any4[SC_BITS / 8], long4[SC_BITS / 8];
 	sc_table t4, t8;
 	sc_word *word;
 	size_t nword;
@@ -62,10 +71,23 @@ static uint32_t sc_hash(uint64_t gram)
 	return (uint32_t)((gram * 0x9E3779B97F4A7C15ull) >> 48);
 }
 
+static void sc_bit_set(uint8_t *bits, uint32_t h)
+{
+	bits[h >> 3] |= (uint8_t)(1u << (h & 7));
+}
+
+static int sc_bit(const uint8_t *bits, uint32_t h)
+{
+	return bits[h >> 3] & (1u << (h & 7));
+}
+
 static int sc_entry_cmp(const void *a, const void *b)
 {
 	const sc_entry *x = a, *y = b;
+	uint32_t hx = sc_hash(x->key), hy = sc_hash(y->key);
 
+	if (hx != hy)
+		return (hx > hy) - (hx < hy);
 	if (x->key != y->key)
 		return (x->key > y->key) - (x->key < y->key);
 	return (x->word > y->word) - (x->word < y->word);
@@ -86,8 +108,24 @@ static int sc_add_entry(sc_table *t, uint64_t key, uint32_t word)
 	}
 	t->entry[t->n].key = key;
 	t->entry[t->n++].word = word;
-	t->bits[h >> 3] |= (uint8_t)(1u << (h & 7));
+	sc_bit_set(t->bits, h);
 	return GS_OK;
+}
+
+/* Sorts a table's entries by hash and indexes the buckets. */
+static void sc_table_index(sc_table *t)
+{
+	size_t k = 0;
+	uint32_t b;
+
+	if (t->n)
+		qsort(t->entry, t->n, sizeof *t->entry, sc_entry_cmp);
+	for (b = 0; b <= 1u << SC_BUCKET_BITS; b++) {
+		while (k < t->n &&
+		       sc_hash(t->entry[k].key) >> (16 - SC_BUCKET_BITS) < b)
+			k++;
+		t->first[b] = (uint32_t)k;
+	}
 }
 
 /* One key word of one rule, while building. */
@@ -169,6 +207,8 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 				key = key << 5 | e[-(int)j];
 			if (sc_add_entry(&sc->t8, key, (uint32_t)k) < 0)
 				goto nomem;
+			sc_bit_set(sc->long4, sc_hash(key & SC_GRAM4));
+			sc_bit_set(sc->any4, sc_hash(key & SC_GRAM4));
 			continue;
 		}
 		for (j = w->len < 4 ? 3 : 4; j > 0; j--)
@@ -176,20 +216,19 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 		if (w->len >= 4) {
 			if (sc_add_entry(&sc->t4, key, (uint32_t)k) < 0)
 				goto nomem;
+			sc_bit_set(sc->any4, sc_hash(key));
 			continue;
 		}
 		/* three letters: any letter, or none, before them */
-		for (c = 0; c <= 26; c++)
+		for (c = 0; c <= 26; c++) {
 			if (sc_add_entry(&sc->t4, (uint64_t)c << 15 | key,
 					 (uint32_t)k) < 0)
 				goto nomem;
+			sc_bit_set(sc->any4, sc_hash((uint64_t)c << 15 | key));
+		}
 	}
-	if (sc->t4.n)
-		qsort(sc->t4.entry, sc->t4.n, sizeof *sc->t4.entry,
-		      sc_entry_cmp);
-	if (sc->t8.n)
-		qsort(sc->t8.entry, sc->t8.n, sizeof *sc->t8.entry,
-		      sc_entry_cmp);
+	sc_table_index(&sc->t4);
+	sc_table_index(&sc->t8);
 	*out = sc;
 	return GS_OK;
 nomem:
@@ -240,19 +279,15 @@ static int sc_hits_put(ip_hits *h, uint32_t rule, size_t start, size_t end)
 static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
 		     const sc_state *st, size_t end, ip_hits *out)
 {
-	size_t lo = 0, hi = t->n;
+	uint32_t b = sc_hash(key) >> (16 - SC_BUCKET_BITS);
+	size_t lo = t->first[b], hi = t->first[b + 1];
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (t->entry[mid].key < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < t->n && t->entry[lo].key == key; lo++) {
+	for (; lo < hi; lo++) {
 		const sc_word *w = &sc->word[t->entry[lo].word];
 		uint32_t j, r;
+
+		if (t->entry[lo].key != key)
+			continue;
 
 		if (w->len > st->n)
 			continue;
@@ -271,26 +306,34 @@ static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
 	return GS_OK;
 }
 
+/* The letters so far end in a gram some word ends with (any4 said so):
+ * which words end here? */
+static int sc_check(const ip_scanner *sc, const sc_state *st, uint32_t h4,
+		    size_t end, ip_hits *out)
+{
+	int rc = GS_OK;
+
+	if (sc_bit(sc->t4.bits, h4))
+		rc = sc_verify(sc, &sc->t4, st->gram & SC_GRAM4, st, end, out);
+	if (rc == GS_OK && sc_bit(sc->long4, h4) &&
+	    sc_bit(sc->t8.bits, sc_hash(st->gram)))
+		rc = sc_verify(sc, &sc->t8, st->gram, st, end, out);
+	return rc;
+}
+
 static inline int sc_step(const ip_scanner *sc, sc_state *st,
 			  unsigned char code, size_t at, size_t end,
 			  ip_hits *out)
 {
-	uint64_t g4, g8;
-	uint32_t h4, h8;
-	int rc = GS_OK;
+	uint32_t h4;
 
 	st->gram = (st->gram << 5 | code) & SC_GRAM8;
 	st->ring[st->n % SC_RING] = code;
 	st->at[st->n++ % SC_RING] = at;
-	g4 = st->gram & SC_GRAM4;
-	g8 = st->gram;
-	h4 = sc_hash(g4);
-	h8 = sc_hash(g8);
-	if (sc->t4.bits[h4 >> 3] & (1u << (h4 & 7)))
-		rc = sc_verify(sc, &sc->t4, g4, st, end, out);
-	if (rc == GS_OK && sc->t8.bits[h8 >> 3] & (1u << (h8 & 7)))
-		rc = sc_verify(sc, &sc->t8, g8, st, end, out);
-	return rc;
+	h4 = sc_hash(st->gram & SC_GRAM4);
+	if (!sc_bit(sc->any4, h4)) /* most letters end here */
+		return GS_OK;
+	return sc_check(sc, st, h4, end, out);
 }
 
 /* Decodes one UTF-8 sequence (the core hands over valid UTF-8). */
@@ -333,12 +376,30 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 		unsigned char b = s[i];
 
 		if (b < 0x80) {
-			unsigned char c = ip_stream_ascii[b];
+			/* ASCII, the common case: the state in registers
+			 * until a letter passes the first test */
+			uint64_t gram = st.gram, n = st.n;
 
-			i++;
-			if (c)
-				rc = sc_step(sc, &st, (unsigned char)(c - 'a' + 1),
-					     i - 1, i, out);
+			for (; i < len && s[i] < 0x80; i++) {
+				unsigned char c = ip_stream_ascii[s[i]];
+				uint32_t h4;
+
+				if (!c)
+					continue;
+				c = (unsigned char)(c - 'a' + 1);
+				gram = (gram << 5 | c) & SC_GRAM8;
+				st.ring[n % SC_RING] = c;
+				st.at[n++ % SC_RING] = i;
+				h4 = sc_hash(gram & SC_GRAM4);
+				if (!sc_bit(sc->any4, h4))
+					continue;
+				st.gram = gram;
+				st.n = n;
+				if ((rc = sc_check(sc, &st, h4, i + 1, out)) < 0)
+					break;
+			}
+			st.gram = gram;
+			st.n = n;
 		} else {
 			char letters[64];
 			size_t n, k, m;
