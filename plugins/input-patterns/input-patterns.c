@@ -107,6 +107,10 @@ typedef struct ip_rule {
 	atomic_uint uses;          /* searches so far, up to IP_JIT_AFTER */
 	size_t pre;         /* a match starts at most this far before one */
 	int wstart;         /* ... and starts a word */
+	int paired;         /* ... holds a second key word (rule + nrule in
+			     * the scanner), apart from it and at most span
+			     * letters of the stream in all (see ip_lits) */
+	size_t span;
 } ip_rule;
 
 typedef struct ip_instance {
@@ -116,6 +120,7 @@ typedef struct ip_instance {
 	size_t nrule;
 	ip_scanner *scanner;
 	int unkeyed;                 /* some rule has no key words */
+	int paired;                  /* some rule has second key words */
 	int jit;                     /* JIT on first use (not under valgrind) */
 	int prefilter;
 	int action;
@@ -511,6 +516,40 @@ typedef struct ip_slot {
 	int fresh;
 } ip_slot;
 
+/* A second key word's letters, and the greatest start among those of
+ * its rule that end no later. */
+typedef struct ip_pos {
+	uint64_t ls, le, maxls;
+} ip_pos;
+
+/* Whether one of a rule's second key words p[0..n) (in the order of
+ * their ends) lies apart from hit x and within span letters of it:
+ * before it (ending by its start, starting no earlier than span letters
+ * before its end) or after it (starting at its end or later, ending no
+ * later than span letters after its start). */
+static int ip_pair_near(const ip_pos *p, size_t n, const ip_hit *x,
+			size_t span)
+{
+	size_t lo = 0, hi = n, k;
+
+	while (lo < hi) { /* the first ending after x starts */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p[mid].le <= x->ls)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0 && p[lo - 1].maxls + span >= x->le)
+		return 1;
+	/* after: the first that starts at x's end or later has the least
+	 * end of those; the ones between overlap x (a few letters' worth) */
+	for (k = lo; k < n && p[k].le <= x->ls + span; k++)
+		if (p[k].ls >= x->le)
+			return 1;
+	return 0;
+}
+
 /* Per-call scratch space, reused across texts and regions. */
 typedef struct ip_work {
 	pcre2_match_context *mc; /* the instance's, plus an offset limit */
@@ -523,6 +562,9 @@ typedef struct ip_work {
 	size_t nslot, slotcap;
 	ip_iv *iv2;              /* for sorting iv */
 	size_t *count;           /* intervals per rule, nrule + 1 */
+	size_t *pfirst;          /* ip_hits_pair's: nrule + 1 */
+	ip_pos *pos;
+	size_t poscap;
 } ip_work;
 
 /* Sorts the intervals by rule, then start: by counting, keeping the
@@ -866,6 +908,80 @@ static int ip_regions_scan(const ip_instance *in, ip_work *w, const char *s,
 	return GS_OK;
 }
 
+/* Drops the hits of paired rules' key words that no second key word of
+ * theirs could share a match with: a match holds one of each, apart
+ * (no letter in common), and at most span letters in all; then drops
+ * the second key words' hits.  Sound, so matches stay where they were:
+ * a match's own key word keeps its own second one. */
+static int ip_hits_pair(const ip_instance *in, ip_work *w, ip_hits *h)
+{
+	size_t nr = in->nrule, i, k, n = 0, m = 0, at = 0;
+	size_t *first;
+	ip_pos *pos;
+
+	if (!w->pfirst &&
+	    !(w->pfirst = gs_alloc((nr + 1) * sizeof *w->pfirst)))
+		return GS_ENOMEM;
+	first = w->pfirst;
+	memset(first, 0, (nr + 1) * sizeof *first);
+	for (i = 0; i < h->n; i++)
+		if (h->v[i].rule >= nr && h->v[i].rule < 2 * nr) {
+			first[h->v[i].rule - nr]++;
+			m++;
+		}
+	if (m > w->poscap) {
+		ip_pos *np = gs_realloc(w->pos, m * sizeof *np);
+
+		if (!np)
+			return GS_ENOMEM;
+		w->pos = np;
+		w->poscap = m;
+	}
+	pos = w->pos;
+	for (k = 0; k <= nr; k++) { /* counts to starts */
+		size_t c = k < nr ? first[k] : 0;
+
+		first[k] = at;
+		at += c;
+	}
+	/* each rule's second words in the order of their ends (the hits'
+	 * order), then the greatest start so far along them */
+	for (i = 0; i < h->n; i++)
+		if (h->v[i].rule >= nr && h->v[i].rule < 2 * nr) {
+			ip_pos *p = &pos[first[h->v[i].rule - nr]++];
+
+			p->ls = h->v[i].ls;
+			p->le = h->v[i].le;
+		}
+	for (k = nr; k-- > 0;) /* starts again */
+		first[k + 1] = first[k];
+	first[0] = 0;
+	for (k = 0; k < nr; k++)
+		for (i = first[k]; i < first[k + 1]; i++) {
+			uint64_t prev = i > first[k] ? pos[i - 1].maxls : 0;
+
+			pos[i].maxls = prev > pos[i].ls ? prev : pos[i].ls;
+		}
+	for (i = 0; i < h->n; i++) {
+		ip_hit *x = &h->v[i];
+
+		if (x->rule >= 2 * nr) { /* needs no second key word */
+			x->rule -= (uint32_t)(2 * nr);
+			h->v[n++] = *x;
+			continue;
+		}
+		if (x->rule >= nr)
+			continue;
+		if (!in->rule[x->rule].paired ||
+		    (m && ip_pair_near(pos + first[x->rule],
+				       first[x->rule + 1] - first[x->rule], x,
+				       in->rule[x->rule].span)))
+			h->v[n++] = *x;
+	}
+	h->n = n;
+	return GS_OK;
+}
+
 /* Drops the key words found inside a word for rules whose key words
  * start one: an ASCII key letter right after an ASCII letter, digit or _
  * stays right after a word character in either view, so no \b can be
@@ -903,7 +1019,8 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 	if (len >= UINT32_MAX)
 		return GS_ELIMIT;
 	if (in->prefilter && !in->unkeyed) {
-		if ((rc = ip_scanner_run(in->scanner, s, len, &h)) < 0)
+		if ((rc = ip_scanner_run(in->scanner, s, len, &h)) < 0 ||
+		    (in->paired && (rc = ip_hits_pair(in, w, &h)) < 0))
 			goto out;
 		ip_hits_word(in, s, &h);
 		if (!h.n)
@@ -955,7 +1072,8 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 	const ip_instance *in = instance;
 	size_t t, n = gs_text_count(ctx);
 	ip_work w = { NULL, NULL, { NULL, 0, 0, 0, 0, 0 }, IP_VIEW_INIT,
-		      IP_VIEW_INIT, NULL, 0, 0, NULL, 0, 0, NULL, NULL };
+		      IP_VIEW_INIT, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL,
+		      NULL, 0 };
 	ip_spans sp = { NULL, 0, 0 };
 	unsigned long total = 0;
 	gs_result res = GS_RESULT_OK;
@@ -1014,6 +1132,8 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 	gs_free(w.iv);
 	gs_free(w.iv2);
 	gs_free(w.count);
+	gs_free(w.pfirst);
+	gs_free(w.pos);
 	gs_free(w.slot);
 	ip_units_free(&w.u);
 	ip_view_free(&w.a);
@@ -1279,7 +1399,8 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	v->code = code;
 	atomic_init(&v->jit, NULL);
 	atomic_init(&v->uses, 0);
-	v->wstart = 0;
+	v->wstart = v->paired = 0;
+	v->span = 0;
 	if (!(v->name = gs_strndup(name, strlen(name)))) {
 		pcre2_code_free(code);
 		return GS_ENOMEM;
@@ -1288,10 +1409,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	if (!(lv = gs_realloc(*lits, in->nrule * sizeof *lv)))
 		return GS_ENOMEM;
 	*lits = lv;
-	lv[in->nrule - 1].v = NULL;
-	lv[in->nrule - 1].n = 0;
-	lv[in->nrule - 1].pre = IP_PRE_UNKNOWN;
-	lv[in->nrule - 1].wstart = 0;
+	memset(&lv[in->nrule - 1], 0, sizeof *lv);
 	if ((rc = ip_lit_extract(pat, &lv[in->nrule - 1])) < 0)
 		return rc;
 	/* a lookbehind longer than the context a window keeps before where
@@ -1300,11 +1418,57 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	if (rc == 1 && lb <= IP_CONTEXT / 2) {
 		v->pre = lv[in->nrule - 1].pre;
 		v->wstart = lv[in->nrule - 1].wstart;
+		v->paired = lv[in->nrule - 1].n2 > 0;
+		v->span = lv[in->nrule - 1].span;
+		in->paired |= v->paired;
 	} else {
 		ip_lits_free(&lv[in->nrule - 1]);
 		in->unkeyed = 1;
 	}
 	return GS_OK;
+}
+
+/* The scanner: rule r's key words as r, except, in a paired rule, those
+ * that need no second key word (ip_lits.vu) as 2 nrule + r; its second
+ * key words as nrule + r. */
+static int ip_scanner_make(ip_instance *in, const ip_lits *lits)
+{
+	size_t nr = in->nrule, r, k, j;
+	ip_lits *all;
+	int rc = GS_ENOMEM;
+
+	if (!in->paired)
+		return ip_scanner_new(lits, nr, &in->scanner);
+	if (!(all = gs_calloc(3 * nr, sizeof *all)))
+		return GS_ENOMEM;
+	for (r = 0; r < nr; r++) { /* strings borrowed, not copied */
+		const ip_lits *l = &lits[r];
+
+		if (!in->rule[r].paired) {
+			all[r].v = l->v;
+			all[r].n = l->n;
+			continue;
+		}
+		if (l->n && !(all[r].v = gs_alloc(l->n * sizeof *l->v)))
+			goto out;
+		for (k = j = 0; k < l->n; k++) { /* both sorted */
+			while (j < l->nu && strcmp(l->vu[j], l->v[k]) < 0)
+				j++;
+			if (j == l->nu || strcmp(l->vu[j], l->v[k]))
+				all[r].v[all[r].n++] = l->v[k];
+		}
+		all[nr + r].v = l->v2;
+		all[nr + r].n = l->n2;
+		all[2 * nr + r].v = l->vu;
+		all[2 * nr + r].n = l->nu;
+	}
+	rc = ip_scanner_new(all, 3 * nr, &in->scanner);
+out:
+	for (r = 0; r < nr; r++)
+		if (in->rule[r].paired)
+			gs_free(all[r].v);
+	gs_free(all);
+	return rc;
 }
 
 /* Reads the rules file, compiles each rule and builds the prefilter. */
@@ -1359,7 +1523,7 @@ static int ip_load(ip_instance *in, gs_config *cfg, const char *key,
 		rc = GS_EINVAL;
 		goto out;
 	}
-	rc = ip_scanner_new(lits, in->nrule, &in->scanner);
+	rc = ip_scanner_make(in, lits);
 out:
 	for (k = 0; lits && k < in->nrule; k++)
 		ip_lits_free(&lits[k]);

@@ -75,9 +75,22 @@ typedef struct ip_lits {
 	size_t pre;   /* IP_PRE_UNKNOWN: unbounded */
 	int wstart;   /* a key word starts a word: the character before it
 		       * is no ASCII letter, digit or _ */
+	/* Second key words: every match also holds one of these (found
+	 * elsewhere in the rule), and at most `span` letters of the stream
+	 * in all; so a key word with none of these within `span` letters of
+	 * it is in no match.  n2 is 0 when the rule has none, or its
+	 * matches have no bound (span IP_PRE_UNKNOWN). */
+	char **v2;
+	size_t n2;
+	size_t span;
+	/* Those of v that come (also) from alternatives without second key
+	 * words: a hit of one of these needs none. */
+	char **vu;
+	size_t nu;
 } ip_lits;
 
 #define IP_PRE_UNKNOWN ((size_t)-1)
+#define IP_SPAN_MAX 65536 /* more letters than this: no bound */
 
 #define IP_LIT_MIN 3 /* shorter key words are not worth scanning for */
 
@@ -97,6 +110,7 @@ typedef struct ip_scanner ip_scanner;
  * its first letter to just after the character of its last. */
 typedef struct ip_hit {
 	uint32_t rule;
+	uint64_t ls, le; /* its letters in the stream: [ls, le) */
 	size_t start, end;
 	size_t lo;    /* where a match may start at the earliest (the caller's) */
 } ip_hit;
@@ -108,7 +122,8 @@ typedef struct ip_hits {
 } ip_hits;
 
 /* Builds a scanner for nrules rules; lits[r] are rule r's key words
- * (rules with none are simply absent from the scanner). */
+ * (rules with none are simply absent from the scanner; the second key
+ * words, v2, are not read: pass them as rules of their own). */
 int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out);
 void ip_scanner_free(ip_scanner *sc);
 /* Appends every key word occurrence in s[0..len) to out, and says

@@ -19,6 +19,16 @@
  * match nothing contributes nothing.  Anything the parser does not know
  * makes the answer "no set", and such a rule runs on every text: the
  * prefilter may only ever err towards running a rule.
+ *
+ * Second key words: a sequence also keeps the rarest set from another of
+ * its parts than the best one's (a match holds one string of each, apart
+ * from one another), and counts the most letters a match can hold (a
+ * view character gives at most one letter; spaces and punctuation none).
+ * An alternative without a second set of its own makes its strings of
+ * the first set exceptions (fsu): a hit of one of those needs none.  The
+ * exceptions hold only with that alternative's group as the first set,
+ * so a group's second set pairs another part's first set only when the
+ * group has no exceptions.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +64,17 @@ typedef struct lset {
 /* What a part of a rule can produce in the letter stream, and how long
  * (in characters of a view) a match of it can be.  Distances tell the
  * matcher where, before a key word, a match can start. */
+/* A sequence's other candidates for its second set, while it is read:
+ * fs2b the rarest from another part than fs2's; fs2c and fs2cu an
+ * atom's second set and its exceptions (good only with that atom's set
+ * as fs, from part fs2c_src).  linfo_seq_done picks among them. */
+typedef struct lsec {
+	int fac2b, fac2c;
+	lset fs2b, fs2c, fs2cu;
+	double f2bscore;
+	int fs2b_src, fs2c_src;
+} lsec;
+
 typedef struct linfo {
 	int exact;   /* ex holds every string it can produce */
 	lset ex;
@@ -63,6 +84,22 @@ typedef struct linfo {
 	size_t fpre; /* ... starting at most this far into the match */
 	double fcost; /* lset_cost(fs, fpre), kept */
 	size_t maxv; /* longest match, LIT_INF when unbounded */
+	size_t maxl; /* most letters of the stream a match holds: a view
+		      * character gives at most one, and only one that can
+		      * be a letter, digit, @, $ or non-ASCII */
+	/* A second set every production contains one of (from another part
+	 * of it, where there is one): the prefilter keeps a hit of the first
+	 * set only with a hit of this one near enough (ip.h, ip_lits). */
+	int fac2;
+	lset fs2;    /* a match's occurrence of it never overlaps the one of
+		      * fs it holds: the two come from different atoms */
+	double f2score; /* lset_score(fs2) */
+	lset fsu;    /* the strings of fs a match may hold without one of fs2
+		      * (from alternatives that have no second set) */
+	/* While a sequence is read: which part fs came from, and fs2 (the
+	 * rarest set every match holds); sec keeps the other candidates */
+	int fs_src, fs2_src;
+	struct lsec *sec;
 	int ws;      /* matches white space only (a view has runs of one) */
 	/* Whether a key word starts a word, so that a hit inside a word
 	 * ("act" in "contract") can be dropped: a \b (or ^) right before a
@@ -88,6 +125,7 @@ typedef struct lparse {
 	int bad;    /* unknown syntax: no answer for this rule */
 	int nomem;
 	int depth;
+	int nsrc;   /* sources handed out (see linfo.fs_src) */
 } lparse;
 
 /* Blocks of the first size and string arrays of the first size, kept
@@ -148,7 +186,9 @@ static void linfo_free(linfo *i)
 {
 	lset_free(&i->ex);
 	lset_free(&i->fs);
-	i->exact = i->fac = 0;
+	lset_free(&i->fs2);
+	lset_free(&i->fsu);
+	i->exact = i->fac = i->fac2 = 0;
 }
 
 /* Adds a copy of s[0..n) (repeats are removed by lset_uniq); -1 when
@@ -382,28 +422,160 @@ static const lset *linfo_best(const linfo *i, size_t *pre, int *kw)
 	return best;
 }
 
-/* Keeps cand as info's factor set when it scores better (or as well,
- * starting nearer the start of a match). */
-static int linfo_offer(lparse *l, linfo *i, const lset *cand, size_t pre,
-		       int kw)
+/* Keeps cand (from part src of a sequence) as info's second set when it
+ * is rarer than the one kept, or as the runner-up from another part. */
+static int linfo_offer2(lparse *l, linfo *i, const lset *cand, int src)
 {
 	lset tmp = LSET_INIT;
-	double sc = cand ? lset_cost(cand, pre) : 1e9;
+	double sc;
+	int first;
 
-	if (!cand || sc >= 1e9 || (i->fac && i->fcost <= sc))
+	if (!cand)
+		return 0;
+	sc = lset_score(cand);
+	first = !i->fac2 || sc < i->f2score;
+	if (sc >= 1e9)
+		return 0;
+	if (!first && (!i->sec || src == i->fs2_src ||
+		       (i->sec->fac2b && i->sec->f2bscore <= sc)))
 		return 0;
 	if (lset_copy(&tmp, cand) < 0) {
 		lset_free(&tmp);
 		l->nomem = 1;
 		return -1;
 	}
+	if (!first) {
+		lset_free(&i->sec->fs2b);
+		i->sec->fs2b = tmp;
+		i->sec->fac2b = 1;
+		i->sec->f2bscore = sc;
+		i->sec->fs2b_src = src;
+		return 0;
+	}
+	if (i->fac2 && i->sec && src != i->fs2_src) { /* old first: runner-up */
+		lset_free(&i->sec->fs2b);
+		i->sec->fs2b = i->fs2;
+		i->sec->fac2b = 1;
+		i->sec->f2bscore = i->f2score;
+		i->sec->fs2b_src = i->fs2_src;
+	} else {
+		lset_free(&i->fs2);
+	}
+	i->fs2 = tmp;
+	i->fac2 = 1;
+	i->f2score = sc;
+	i->fs2_src = src;
+	return 0;
+}
+
+/* Keeps cand (from part src of a sequence; candu: its strings without a
+ * second set of their own, or NULL) as info's factor set when it scores
+ * better (or as well, starting nearer the start of a match); what loses
+ * is offered as the second set. */
+static int linfo_offer(lparse *l, linfo *i, const lset *cand, size_t pre,
+		       int kw, int src, const lset *candu)
+{
+	lset tmp = LSET_INIT, tmpu = LSET_INIT;
+	double sc = cand ? lset_cost(cand, pre) : 1e9;
+
+	if (!cand || sc >= 1e9)
+		return 0;
+	if (i->fac && i->fcost <= sc)
+		return linfo_offer2(l, i, cand, src);
+	if (lset_copy(&tmp, cand) < 0 ||
+	    (candu && lset_copy(&tmpu, candu) < 0) ||
+	    (i->fac && linfo_offer2(l, i, &i->fs, i->fs_src) < 0)) {
+		lset_free(&tmp);
+		lset_free(&tmpu);
+		l->nomem = 1;
+		return -1;
+	}
 	lset_free(&i->fs);
+	lset_free(&i->fsu);
 	i->fs = tmp;
+	i->fsu = tmpu;
 	i->fac = 1;
 	i->fpre = pre;
 	i->fcost = sc;
 	i->fkw = kw;
+	i->fs_src = src;
+	return 1;
+}
+
+static void lsec_free(lsec *c)
+{
+	lset_free(&c->fs2b);
+	lset_free(&c->fs2c);
+	lset_free(&c->fs2cu);
+	c->fac2b = c->fac2c = 0;
+}
+
+/* Offers atom a (part src of a sequence) as out's sets: its best set;
+ * and a's second set, which lies apart from a's first (linfo.fs2): for
+ * any first set when it has no exceptions, else only with a's first,
+ * kept now if that became out's. */
+static int linfo_offer_atom(lparse *l, linfo *out, const linfo *a,
+			    const lset *best, size_t pre, int kw, int src)
+{
+	int own = best == &a->fs && a->fac2;
+	int rc = linfo_offer(l, out, best, pre, kw, src,
+			     own ? &a->fsu : NULL);
+
+	if (rc < 0 || !own)
+		return rc < 0 ? -1 : 0;
+	if (!a->fsu.n)
+		return linfo_offer2(l, out, &a->fs2, src);
+	if (rc == 0 || !out->sec)
+		return 0; /* a's first lost: its second is no use */
+	lset_free(&out->sec->fs2c);
+	lset_free(&out->sec->fs2cu);
+	out->sec->fac2c = 0;
+	if (lset_copy(&out->sec->fs2c, &a->fs2) < 0 ||
+	    lset_copy(&out->sec->fs2cu, &a->fsu) < 0) {
+		l->nomem = 1;
+		return -1;
+	}
+	out->sec->fac2c = 1;
+	out->sec->fs2c_src = src;
 	return 0;
+}
+
+/* At the end of a sequence (or repeat): the second set.  One from
+ * another part than fs's pairs every string of fs; else an atom's own,
+ * with its exceptions, when fs is that atom's first. */
+static void linfo_seq_done(linfo *i)
+{
+	lsec *c = i->sec;
+	lset t;
+
+	i->sec = NULL;
+	if (!c)
+		return;
+	if (i->fac2 && i->fs2_src == i->fs_src && c->fac2b) {
+		t = i->fs2; /* the runner-up is from another part */
+		i->fs2 = c->fs2b;
+		c->fs2b = t;
+		i->f2score = c->f2bscore;
+		i->fs2_src = c->fs2b_src;
+	}
+	if (!i->fac) {
+		i->fac2 = 0;
+		lset_free(&i->fs2);
+	} else if (i->fac2 && i->fs2_src != i->fs_src) {
+		lset_free(&i->fsu); /* every string paired */
+	} else if (c->fac2c && c->fs2c_src == i->fs_src) {
+		t = i->fs2;
+		i->fs2 = c->fs2c;
+		c->fs2c = t;
+		i->fac2 = 1;
+		i->f2score = lset_score(&i->fs2);
+		t = i->fsu;
+		i->fsu = c->fs2cu;
+		c->fs2cu = t;
+	} else if (i->fac2) {
+		lset_free(&i->fsu); /* fs's atom's own, without exceptions */
+	}
+	lsec_free(c);
 }
 
 /* One exact string s[0..n) that a match of maxv characters makes. */
@@ -413,6 +585,7 @@ static int linfo_exact1(lparse *l, linfo *i, const char *s, size_t n,
 	memset(i, 0, sizeof *i);
 	i->exact = 1;
 	i->maxv = maxv;
+	i->maxl = n;
 	i->min1 = maxv > 0;
 	if (lset_add(&i->ex, s, n) < 0) {
 		l->nomem = 1;
@@ -497,6 +670,7 @@ typedef struct lclass {
 	int any;          /* too many to list */
 	int other;        /* a member is not an ASCII letter */
 	int word;         /* a member is an ASCII letter, digit or _ */
+	int nonascii;     /* a member is not ASCII (may be a letter) */
 } lclass;
 
 static void lclass_char(lclass *c, long ch)
@@ -507,6 +681,8 @@ static void lclass_char(lclass *c, long ch)
 		c->other = 1;
 	if (lit_wordch(ch))
 		c->word = 1;
+	if (ch >= 0x80)
+		c->nonascii = 1;
 	if (s)
 		c->letters |= 1u << (s - 'a');
 	else
@@ -533,6 +709,7 @@ static int lclass_info(lparse *l, const lclass *c, linfo *out)
 
 	memset(out, 0, sizeof *out);
 	out->maxv = 1;
+	out->maxl = c->letters || c->any || c->nonascii;
 	out->min1 = 1;
 	out->lstart = c->letters && !c->other && !c->any;
 	out->nw = !c->word && !c->any;
@@ -601,7 +778,7 @@ static long lit_escaped(lparse *l)
 /* [...] after the bracket. */
 static int lit_class(lparse *l, linfo *out)
 {
-	lclass c = { 0, 0, 0, 0, 0 };
+	lclass c = { 0, 0, 0, 0, 0, 0 };
 	int neg = 0, first = 1;
 	long prev = -1;
 
@@ -672,7 +849,7 @@ static int lit_class(lparse *l, linfo *out)
 	}
 	if (neg) {
 		memset(out, 0, sizeof *out);
-		out->maxv = 1;
+		out->maxv = out->maxl = 1;
 		out->min1 = 1;
 		return 0;
 	}
@@ -751,7 +928,7 @@ static int lit_group(lparse *l, linfo *out)
 /* \... outside a class, after the backslash. */
 static int lit_escape_atom(lparse *l, linfo *out)
 {
-	lclass c = { 0, 0, 0, 0, 0 };
+	lclass c = { 0, 0, 0, 0, 0, 0 };
 	char e = *l->p, s;
 	long ch;
 	int rc;
@@ -782,7 +959,7 @@ static int lit_escape_atom(lparse *l, linfo *out)
 		} else if (*l->p) {
 			l->p++;
 		}
-		out->maxv = 1;
+		out->maxv = out->maxl = 1;
 		out->min1 = 1;
 		return 0; /* unknown */
 	}
@@ -792,6 +969,7 @@ static int lit_escape_atom(lparse *l, linfo *out)
 	}
 	s = lit_char(ch);
 	if ((rc = linfo_exact1(l, out, &s, s ? 1 : 0, 1)) == 0) {
+		out->maxl = s || ch >= 0x80;
 		out->ws = ch == ' ' || ch == '\t' || ch == '\n' ||
 			  ch == '\r' || ch == '\f';
 		out->lstart = (ch >= 'a' && ch <= 'z') ||
@@ -858,6 +1036,13 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 	else
 		for (k = 0; k < max; k++)
 			r.maxv = lit_add(r.maxv, a->maxv);
+	if (!a->maxl)
+		r.maxl = 0;
+	else if (max < 0)
+		r.maxl = LIT_INF;
+	else
+		for (k = 0; k < max; k++)
+			r.maxl = lit_add(r.maxl, a->maxl);
 	if (a->exact && a->ex.n == 1 && !a->ex.v[0][0]) {
 		size_t maxv = r.maxv;
 
@@ -906,11 +1091,17 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 	if (min >= 1) {
 		int kw = KW_NO;
 		const lset *best = linfo_best(a, &pre, &kw);
+		lsec sec;
 
-		if (linfo_offer(l, &r, best, pre, kw) < 0) {
+		memset(&sec, 0, sizeof sec);
+		r.sec = &sec;
+		if (linfo_offer_atom(l, &r, a, best, pre, kw, 0) < 0) {
+			lsec_free(&sec);
+			r.sec = NULL;
 			linfo_free(&r);
 			return -1;
 		}
+		linfo_seq_done(&r);
 	}
 	linfo_free(a);
 	*a = r;
@@ -1003,6 +1194,7 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 			*in_q = 0;
 		}
 		if ((rc = linfo_exact1(l, a, &s, s ? 1 : 0, 1)) == 0) {
+			a->maxl = s || ch >= 0x80;
 			a->lstart = (ch >= 'a' && ch <= 'z') ||
 				    (ch >= 'A' && ch <= 'Z');
 			a->nw = !lit_wordch(ch);
@@ -1030,7 +1222,7 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 		break;
 	case '.':
 		l->p++;
-		a->maxv = 1;
+		a->maxv = a->maxl = 1;
 		a->min1 = 1;
 		break; /* unknown */
 	case '*': case '+': case '?':
@@ -1060,6 +1252,7 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 		else
 			rc = linfo_exact1(l, a, &s, s ? 1 : 0, 1);
 		if (rc == 0 && !l->bad) {
+			a->maxl = s || ch >= 0x80;
 			a->ws = ch == ' ';
 			a->lstart = (ch >= 'a' && ch <= 'z') ||
 				    (ch >= 'A' && ch <= 'Z');
@@ -1075,10 +1268,15 @@ static int lit_seq(lparse *l, linfo *out)
 {
 	lprod p = { LSET_INIT, 0, 0, 0, KW_NO };
 	size_t before = 0, pre = 0; /* atoms before the product */
+	size_t maxl = 0;
+	int psrc = ++l->nsrc; /* the product's part, for linfo.fs_src */
 	int exact = 1, in_q = 0, ws = 1, first = 1, nw = 1;
 	int st = KW_INHERIT; /* a \b right before here? (see linfo) */
+	lsec sec;
 
+	memset(&sec, 0, sizeof sec);
 	memset(out, 0, sizeof *out);
+	out->sec = &sec;
 	if (lprod_reset(&p) < 0)
 		goto nomem;
 	while (*l->p && (in_q || (*l->p != '|' && *l->p != ')')) &&
@@ -1111,6 +1309,7 @@ static int lit_seq(lparse *l, linfo *out)
 			linfo_free(&a);
 			goto nomem;
 		}
+		maxl = lit_add(maxl, a.maxl);
 		ws = ws && a.ws;
 		nw = nw && (a.nw || !a.maxv);
 		out->min1 = out->min1 || a.min1;
@@ -1130,13 +1329,14 @@ static int lit_seq(lparse *l, linfo *out)
 
 			if (linfo_offer(l, out, &p.cur,
 					lit_add(before, p.lead),
-					p.fixed ? p.kw : KW_NO) < 0 ||
+					p.fixed ? p.kw : KW_NO, psrc, NULL) < 0 ||
 			    lprod_reset(&p) < 0 ||
 			    lprod_append(&p, &a, st) < 0) {
 				linfo_free(&a);
 				goto nomem;
 			}
 			before = lit_add(before, done);
+			psrc = ++l->nsrc;
 			exact = 0;
 		} else {
 			const lset *best = linfo_best(&a, &pre, &kw);
@@ -1144,14 +1344,16 @@ static int lit_seq(lparse *l, linfo *out)
 			exact = 0;
 			if (linfo_offer(l, out, &p.cur,
 					lit_add(before, p.lead),
-					p.fixed ? p.kw : KW_NO) < 0 ||
-			    linfo_offer(l, out, best,
+					p.fixed ? p.kw : KW_NO, psrc, NULL) < 0 ||
+			    linfo_offer_atom(l, out, &a, best,
 					lit_add(lit_add(before, p.maxv), pre),
-					kw == KW_INHERIT ? st : kw) < 0) {
+					kw == KW_INHERIT ? st : kw,
+					++l->nsrc) < 0) {
 				linfo_free(&a);
 				goto nomem;
 			}
 			before = lit_add(lit_add(before, p.maxv), a.maxv);
+			psrc = ++l->nsrc;
 			if (lprod_reset(&p) < 0) {
 				linfo_free(&a);
 				goto nomem;
@@ -1168,7 +1370,9 @@ static int lit_seq(lparse *l, linfo *out)
 	}
 	out->ws = ws;
 	out->nw = nw;
+	out->maxl = maxl;
 	if (exact) {
+		out->sec = NULL; /* nothing was offered */
 		out->exact = 1;
 		out->ex = p.cur;
 		out->lead = p.lead;
@@ -1178,12 +1382,15 @@ static int lit_seq(lparse *l, linfo *out)
 	}
 	out->maxv = lit_add(before, p.maxv);
 	if (linfo_offer(l, out, &p.cur, lit_add(before, p.lead),
-			p.fixed ? p.kw : KW_NO) < 0)
+			p.fixed ? p.kw : KW_NO, psrc, NULL) < 0)
 		goto nomem;
+	linfo_seq_done(out);
 	lset_free(&p.cur);
 	return 0;
 nomem:
 	lset_free(&p.cur);
+	lsec_free(&sec);
+	out->sec = NULL;
 	linfo_free(out);
 	l->nomem = 1;
 	return -1;
@@ -1192,9 +1399,10 @@ nomem:
 /* Alternatives, up to ) or the end. */
 static int lit_alt(lparse *l, linfo *out)
 {
-	lset fs = LSET_INIT;
-	size_t fpre = 0;
-	int exact = 1, fac = 1, ws = 1, fkw = KW_YES, xkw = KW_YES, nb = 0;
+	lset fs = LSET_INIT, fs2 = LSET_INIT, fsu = LSET_INIT;
+	size_t fpre = 0, *ur = NULL, nur = 0, k; /* see below */
+	int exact = 1, fac = 1, ws = 1, fkw = KW_YES, xkw = KW_YES;
+	int nb = 0, npaired = 0, paired = 0;
 
 	memset(out, 0, sizeof *out);
 	out->min1 = out->lstart = out->nw = 1;
@@ -1217,11 +1425,25 @@ static int lit_alt(lparse *l, linfo *out)
 		nb++;
 		if (b.maxv > out->maxv)
 			out->maxv = b.maxv;
+		if (b.maxl > out->maxl)
+			out->maxl = b.maxl;
 		if (!b.exact)
 			exact = 0;
 		best = linfo_best(&b, &pre, &kw);
 		if (!best)
 			fac = 0;
+		/* a branch with a second set of its own (apart from its
+		 * first) brings it and its strings without one; a branch
+		 * without brings all its strings as such: where they will
+		 * lie in fs is noted (most alternatives have no branch with
+		 * a second set, and then need no copies) */
+		paired = fac && b.fac2 && best == &b.fs;
+		if (paired && (lset_copy(&fs2, &b.fs2) < 0 ||
+			       lset_copy(&fsu, &b.fsu) < 0)) {
+			linfo_free(&b);
+			goto nomem;
+		}
+		npaired += paired;
 		if (kw == KW_NO || fkw == KW_NO)
 			fkw = KW_NO;
 		else if (kw == KW_INHERIT)
@@ -1244,6 +1466,22 @@ static int lit_alt(lparse *l, linfo *out)
 			if (b.lead > out->lead)
 				out->lead = b.lead;
 		}
+		if (fac && !paired) {
+			if (nur && ur[2 * nur - 1] == fs.n) {
+				ur[2 * nur - 1] += best->n;
+			} else {
+				size_t *nu = gs_realloc(ur, 2 * (nur + 1) *
+							sizeof *ur);
+
+				if (!nu) {
+					linfo_free(&b);
+					goto nomem;
+				}
+				ur = nu;
+				ur[2 * nur] = fs.n;
+				ur[2 * nur++ + 1] = fs.n + best->n;
+			}
+		}
 		if (fac && lset_move(&fs, best == &b.ex ? &b.ex : &b.fs) < 0) {
 			linfo_free(&b);
 			goto nomem;
@@ -1258,6 +1496,15 @@ static int lit_alt(lparse *l, linfo *out)
 	out->ws = ws;
 	if (!nb)
 		out->min1 = out->lstart = 0;
+	for (k = 0; fac && npaired && k < nur; k++) { /* before fs sorts */
+		size_t j;
+
+		for (j = ur[2 * k]; j < ur[2 * k + 1]; j++)
+			if (lset_add(&fsu, fs.v[j], strlen(fs.v[j])) < 0)
+				goto nomem;
+	}
+	gs_free(ur);
+	ur = NULL;
 	lset_uniq(&out->ex);
 	lset_uniq(&fs);
 	out->exact = exact && !l->bad && out->ex.n <= LIT_CAP;
@@ -1273,69 +1520,185 @@ static int lit_alt(lparse *l, linfo *out)
 	} else {
 		lset_free(&fs);
 	}
+	if (fac && npaired && !l->bad && fs2.n <= LIT_UNION_CAP) {
+		out->fs2 = fs2;
+		out->fsu = fsu;
+		out->fac2 = 1;
+		out->f2score = lset_score(&fs2);
+	} else {
+		lset_free(&fs2);
+		lset_free(&fsu);
+	}
 	return 0;
 nomem:
+	gs_free(ur);
 	lset_free(&fs);
+	lset_free(&fs2);
+	lset_free(&fsu);
 	linfo_free(out);
 	l->nomem = 1;
 	return -1;
 }
 
-static int lit_extract(const char *pattern, ip_lits *out)
+/* Adds a copy of str to a list of key words. */
+static int lit_words_add(char ***v, size_t *n, const char *str)
 {
-	lparse l = { pattern, 0, 0, 0 };
-	const lset *best;
-	linfo top;
-	size_t k, pre = 0;
-	int rc, kw = KW_NO;
+	char **nv, *c = gs_strndup(str, strlen(str));
 
-	out->v = NULL;
-	out->n = 0;
-	out->pre = IP_PRE_UNKNOWN;
-	out->wstart = 0;
-	rc = lit_alt(&l, &top);
-	if (rc < 0 || l.nomem) {
-		linfo_free(&top);
+	if (!c)
+		return GS_ENOMEM;
+	if (!(nv = gs_realloc(*v, (*n + 1) * sizeof *nv))) {
+		gs_free(c);
 		return GS_ENOMEM;
 	}
-	if (l.bad || *l.p) { /* an unmatched ) or unknown syntax */
-		linfo_free(&top);
+	*v = nv;
+	nv[(*n)++] = c;
+	return GS_OK;
+}
+
+/* A set's strings sorted, without repeats: an array of pointers into
+ * the set (free it with gs_free), *n of them; NULL when out of memory
+ * (or the set is empty: check *n). */
+static char **lit_sorted(const lset *set, size_t *n)
+{
+	lset t = LSET_INIT; /* borrows set's strings: no copies */
+	char **v;
+
+	*n = 0;
+	if (!set->n || !(v = gs_alloc(set->n * sizeof *v)))
+		return NULL;
+	memcpy(v, set->v, set->n * sizeof *v);
+	t.v = v;
+	t.n = set->n;
+	lset_uniq(&t);
+	*n = t.n;
+	return v;
+}
+
+/* Copies sorted strings s[0..ns) into a list of key words, less those
+ * that start with another: where such a string occurs, the shorter one
+ * does too, as early (one that only contains another would move where a
+ * key starts).  In sorted order such a string follows the last one
+ * kept. */
+static int lit_words(char **s, size_t ns, char ***v, size_t *n)
+{
+	const char *kept = NULL;
+	size_t k;
+	int rc = GS_OK;
+
+	for (k = 0; k < ns && rc == GS_OK; k++) {
+		if (kept && !strncmp(s[k], kept, strlen(kept)))
+			continue;
+		kept = s[k];
+		rc = lit_words_add(v, n, kept);
+	}
+	return rc;
+}
+
+static int lit_bsearch_cmp(const void *k, const void *e)
+{
+	return strcmp((const char *)k, *(char *const *)e);
+}
+
+/* Which key words (out->v, kept by lit_words from the sorted s[0..ns))
+ * must be taken without a second key word: those that stand for a
+ * string of fsu.  A string dropped for starting with a kept one is found
+ * as that one. */
+static int lit_unpaired(char **s, size_t ns, lset *fsu, ip_lits *out)
+{
+	size_t k, kept = 0;
+	int rc = GS_OK;
+
+	if (!fsu->n)
+		return GS_OK;
+	lset_uniq(fsu); /* unions of alternatives are sorted only here */
+	for (k = 0; k < ns && rc == GS_OK; k++) {
+		while (kept + 1 < out->n && strcmp(out->v[kept + 1], s[k]) <= 0)
+			kept++;
+		if (bsearch(s[k], fsu->v, fsu->n, sizeof *fsu->v,
+			    lit_bsearch_cmp) &&
+		    (!out->nu || strcmp(out->vu[out->nu - 1], out->v[kept])))
+			rc = lit_words_add(&out->vu, &out->nu, out->v[kept]);
+	}
+	return rc;
+}
+
+static int lit_same(char **a, size_t na, char **b, size_t nb)
+{
+	size_t k;
+
+	if (na != nb)
+		return 0;
+	for (k = 0; k < na; k++) /* both sorted */
+		if (strcmp(a[k], b[k]))
+			return 0;
+	return 1;
+}
+
+/* Reads a pattern: 1 with *top and *best (in top; pre, kw as for
+ * linfo_best), 0 when it gives no key words, or GS_ENOMEM. */
+static int lit_read(const char *pattern, linfo *top, const lset **best,
+		    size_t *pre, int *kw)
+{
+	lparse l = { pattern, 0, 0, 0, 0 };
+	int rc = lit_alt(&l, top);
+
+	if (rc < 0 || l.nomem) {
+		linfo_free(top);
+		return GS_ENOMEM;
+	}
+	if (l.bad || *l.p || /* an unmatched ) or unknown syntax */
+	    !(*best = linfo_best(top, pre, kw))) {
+		linfo_free(top);
 		return 0;
 	}
-	if (!(best = linfo_best(&top, &pre, &kw))) {
-		linfo_free(&top);
-		return 0;
-	}
+	return 1;
+}
+
+static int lit_extract(const char *pattern, ip_lits *out)
+{
+	const lset *best;
+	linfo top;
+	char **sorted;
+	size_t pre = 0, ns = 0, n2 = 0;
+	int rc, kw = KW_NO;
+
+	memset(out, 0, sizeof *out);
+	out->pre = out->span = IP_PRE_UNKNOWN;
+	if ((rc = lit_read(pattern, &top, &best, &pre, &kw)) <= 0)
+		return rc;
 	out->wstart = kw == KW_YES; /* the rule's start: nothing known */
 	out->pre = pre == LIT_INF ? IP_PRE_UNKNOWN : pre;
-	/* a string that starts with another string of the set adds
-	 * nothing: where it occurs, the shorter one does too, as early
-	 * (one that only contains another would move where a key starts).
-	 * In sorted order such a string follows the last one kept. */
-	{
-		lset sorted = LSET_INIT;
-		const char *kept = NULL;
+	sorted = lit_sorted(best, &ns);
+	rc = !sorted ? GS_ENOMEM : lit_words(sorted, ns, &out->v, &out->n);
+	/* a second set, when it is another and a match's letters are
+	 * bounded: where no hit of it is near, a hit of the first is no
+	 * match's */
+	if (rc == GS_OK && best == &top.fs && top.fac2 &&
+	    top.maxl < IP_SPAN_MAX) {
+		char **s2 = lit_sorted(&top.fs2, &n2);
 
-		if (lset_copy(&sorted, best) < 0) {
-			lset_free(&sorted);
-			linfo_free(&top);
-			return GS_ENOMEM;
+		rc = !s2 ? GS_ENOMEM : lit_words(s2, n2, &out->v2, &out->n2);
+		gs_free(s2);
+		if (rc == GS_OK)
+			rc = lit_unpaired(sorted, ns, &top.fsu, out);
+		out->span = top.maxl;
+		/* no use when every key word goes without one */
+		if (rc == GS_OK && (out->nu == out->n ||
+				    lit_same(out->v, out->n, out->v2, out->n2))) {
+			while (out->n2)
+				gs_free(out->v2[--out->n2]);
+			while (out->nu)
+				gs_free(out->vu[--out->nu]);
+			out->span = IP_PRE_UNKNOWN;
 		}
-		lset_uniq(&sorted);
-		for (k = 0; k < sorted.n; k++) {
-			if (kept && !strncmp(sorted.v[k], kept, strlen(kept)))
-				continue;
-			kept = sorted.v[k];
-			if (ip_lits_add(out, kept) < 0) {
-				lset_free(&sorted);
-				ip_lits_free(out);
-				linfo_free(&top);
-				return GS_ENOMEM;
-			}
-		}
-		lset_free(&sorted);
 	}
+	gs_free(sorted);
 	linfo_free(&top);
+	if (rc < 0) {
+		ip_lits_free(out);
+		return rc;
+	}
 	return 1;
 }
 
@@ -1349,23 +1712,19 @@ int ip_lit_extract(const char *pattern, ip_lits *out)
 
 int ip_lits_add(ip_lits *s, const char *str)
 {
-	char **v, *c = gs_strndup(str, strlen(str));
-
-	if (!c)
-		return GS_ENOMEM;
-	if (!(v = gs_realloc(s->v, (s->n + 1) * sizeof *v))) {
-		gs_free(c);
-		return GS_ENOMEM;
-	}
-	s->v = v;
-	s->v[s->n++] = c;
-	return GS_OK;
+	return lit_words_add(&s->v, &s->n, str);
 }
 
 void ip_lits_free(ip_lits *s)
 {
 	while (s->n)
 		gs_free(s->v[--s->n]);
+	while (s->n2)
+		gs_free(s->v2[--s->n2]);
+	while (s->nu)
+		gs_free(s->vu[--s->nu]);
 	gs_free(s->v);
-	s->v = NULL;
+	gs_free(s->v2);
+	gs_free(s->vu);
+	s->v = s->v2 = s->vu = NULL;
 }

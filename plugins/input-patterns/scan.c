@@ -29,6 +29,7 @@
 typedef struct sc_entry {
 	uint64_t key;  /* the word's last 4 (or 8) letters, or 3 + one before */
 	uint32_t word;
+	uint32_t hash; /* sc_hash(key) */
 } sc_entry;
 
 typedef struct sc_word {
@@ -58,6 +59,7 @@ struct ip_scanner {
 	sc_table t4, t8;
 	sc_word *word;
 	size_t nword;
+	uint32_t *rules; /* every word's rules, one block */
 };
 
 /* 0 for no letter, else 1..26. */
@@ -84,10 +86,9 @@ static int sc_bit(const uint8_t *bits, uint32_t h)
 static int sc_entry_cmp(const void *a, const void *b)
 {
 	const sc_entry *x = a, *y = b;
-	uint32_t hx = sc_hash(x->key), hy = sc_hash(y->key);
 
-	if (hx != hy)
-		return (hx > hy) - (hx < hy);
+	if (x->hash != y->hash)
+		return (x->hash > y->hash) - (x->hash < y->hash);
 	if (x->key != y->key)
 		return (x->key > y->key) - (x->key < y->key);
 	return (x->word > y->word) - (x->word < y->word);
@@ -107,6 +108,7 @@ static int sc_add_entry(sc_table *t, uint64_t key, uint32_t word)
 		t->cap = nc;
 	}
 	t->entry[t->n].key = key;
+	t->entry[t->n].hash = h;
 	t->entry[t->n++].word = word;
 	sc_bit_set(t->bits, h);
 	return GS_OK;
@@ -122,7 +124,7 @@ static void sc_table_index(sc_table *t)
 		qsort(t->entry, t->n, sizeof *t->entry, sc_entry_cmp);
 	for (b = 0; b <= 1u << SC_BUCKET_BITS; b++) {
 		while (k < t->n &&
-		       sc_hash(t->entry[k].key) >> (16 - SC_BUCKET_BITS) < b)
+		       t->entry[k].hash >> (16 - SC_BUCKET_BITS) < b)
 			k++;
 		t->first[b] = (uint32_t)k;
 	}
@@ -134,19 +136,67 @@ typedef struct sc_pair {
 	uint32_t rule;
 } sc_pair;
 
-static int sc_pair_cmp(const void *a, const void *b)
+static uint32_t sc_strhash(const char *s)
 {
-	const sc_pair *x = a, *y = b;
-	int c = strcmp(x->s, y->s);
+	uint32_t h = 2166136261u; /* FNV-1a */
 
-	if (c)
-		return c;
-	return (x->rule > y->rule) - (x->rule < y->rule);
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* Orders the pairs so that equal strings are next to each other, each
+ * string's rules in the order they came (ascending): by a hash table of
+ * the strings, not a sort (sorting them by strcmp was most of the time a
+ * scanner took to build).  *ng: how many strings; out[0..n) the pairs. */
+static int sc_pair_group(const sc_pair *pair, size_t n, sc_pair *out)
+{
+	size_t cap = 16, i, ng = 0, at = 0;
+	uint32_t *slot, *first, *gid;
+	size_t *count;
+	int rc = GS_ENOMEM;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	slot = gs_calloc(cap, sizeof *slot);
+	first = gs_alloc((n ? n : 1) * sizeof *first);
+	gid = gs_alloc((n ? n : 1) * sizeof *gid);
+	count = gs_calloc(n + 1, sizeof *count);
+	if (!slot || !first || !gid || !count)
+		goto out;
+	for (i = 0; i < n; i++) {
+		size_t h = sc_strhash(pair[i].s) & (cap - 1);
+
+		while (slot[h] && strcmp(pair[first[slot[h] - 1]].s,
+					 pair[i].s))
+			h = (h + 1) & (cap - 1);
+		if (!slot[h]) {
+			first[ng] = (uint32_t)i;
+			slot[h] = (uint32_t)++ng;
+		}
+		gid[i] = slot[h] - 1;
+		count[gid[i]]++;
+	}
+	for (i = 0; i < ng; i++) { /* counts to starts */
+		size_t c = count[i];
+
+		count[i] = at;
+		at += c;
+	}
+	for (i = 0; i < n; i++) /* stable: rules stay ascending */
+		out[count[gid[i]]++] = pair[i];
+	rc = GS_OK;
+out:
+	gs_free(slot);
+	gs_free(first);
+	gs_free(gid);
+	gs_free(count);
+	return rc;
 }
 
 /* Adds a word (its last sizeof code letters) for pairs [i, j), which
- * all have the same string. */
-static int sc_word_add(ip_scanner *sc, const sc_pair *p, size_t i, size_t j)
+ * all have the same string; its rules go to sc->rules + i. */
+static void sc_word_add(ip_scanner *sc, const sc_pair *p, size_t i, size_t j)
 {
 	const char *s = p[i].s;
 	size_t n = strlen(s), k;
@@ -159,19 +209,17 @@ static int sc_word_add(ip_scanner *sc, const sc_pair *p, size_t i, size_t j)
 	w->len = (uint32_t)n;
 	for (k = 0; k < n; k++)
 		w->code[k] = sc_code((unsigned char)s[k]);
-	if (!(w->rules = gs_alloc((j - i) * sizeof *w->rules)))
-		return GS_ENOMEM;
+	w->rules = sc->rules + i;
 	for (k = i; k < j; k++)
 		if (!w->nrules || w->rules[w->nrules - 1] != p[k].rule)
 			w->rules[w->nrules++] = p[k].rule;
 	sc->nword++;
-	return GS_OK;
 }
 
 int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 {
 	ip_scanner *sc = gs_calloc(1, sizeof *sc);
-	sc_pair *pair = NULL;
+	sc_pair *pair = NULL, *grouped = NULL;
 	size_t r, k, n = 0, i;
 	uint32_t c;
 
@@ -187,15 +235,19 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 			pair[n].s = lits[r].v[k];
 			pair[n++].rule = (uint32_t)r;
 		}
-	qsort(pair, n, sizeof *pair, sc_pair_cmp);
+	if (!(grouped = gs_alloc((n ? n : 1) * sizeof *grouped)) ||
+	    !(sc->rules = gs_alloc((n ? n : 1) * sizeof *sc->rules)) ||
+	    sc_pair_group(pair, n, grouped) < 0)
+		goto nomem;
 	for (i = 0; i < n; i = k) {
-		for (k = i + 1; k < n && !strcmp(pair[k].s, pair[i].s); k++)
+		for (k = i + 1; k < n && !strcmp(grouped[k].s, grouped[i].s);
+		     k++)
 			;
-		if (sc_word_add(sc, pair, i, k) < 0)
-			goto nomem;
+		sc_word_add(sc, grouped, i, k);
 	}
 	gs_free(pair);
-	pair = NULL;
+	gs_free(grouped);
+	pair = grouped = NULL;
 	for (k = 0; k < sc->nword; k++) {
 		const sc_word *w = &sc->word[k];
 		const unsigned char *e = w->code + w->len;
@@ -233,18 +285,16 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 	return GS_OK;
 nomem:
 	gs_free(pair);
+	gs_free(grouped);
 	ip_scanner_free(sc);
 	return GS_ENOMEM;
 }
 
 void ip_scanner_free(ip_scanner *sc)
 {
-	size_t k;
-
 	if (!sc)
 		return;
-	for (k = 0; k < sc->nword; k++)
-		gs_free(sc->word[k].rules);
+	gs_free(sc->rules);
 	gs_free(sc->word);
 	gs_free(sc->t4.entry);
 	gs_free(sc->t8.entry);
@@ -258,7 +308,8 @@ typedef struct sc_state {
 	size_t at[SC_RING];           /* where each letter's character starts */
 } sc_state;
 
-static int sc_hits_put(ip_hits *h, uint32_t rule, size_t start, size_t end)
+static int sc_hits_put(ip_hits *h, uint32_t rule, size_t start, size_t end,
+		       uint64_t ls, uint64_t le)
 {
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 64;
@@ -270,6 +321,8 @@ static int sc_hits_put(ip_hits *h, uint32_t rule, size_t start, size_t end)
 		h->cap = cap;
 	}
 	h->v[h->n].rule = rule;
+	h->v[h->n].ls = ls;
+	h->v[h->n].le = le;
 	h->v[h->n].start = start;
 	h->v[h->n++].end = end;
 	return GS_OK;
@@ -300,7 +353,7 @@ static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
 		for (r = 0; r < w->nrules; r++)
 			if (sc_hits_put(out, w->rules[r],
 					st->at[(st->n - w->len) % SC_RING],
-					end) < 0)
+					end, st->n - w->len, st->n) < 0)
 				return GS_ENOMEM;
 	}
 	return GS_OK;

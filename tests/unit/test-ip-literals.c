@@ -48,6 +48,35 @@ static const char *keys_pre(const char *pat, int with_pre)
 	return out;
 }
 
+/* The second key words of pat (sorted, joined with ','), led by
+ * "SPAN:", the most letters a match holds, and followed by " unpaired:"
+ * and the key words that need none; "-" for none. */
+static const char *keys2(const char *pat)
+{
+	static char out[4096];
+	ip_lits l;
+	size_t i;
+	int rc = ip_lit_extract(pat, &l);
+
+	if (rc <= 0 || !l.n2) {
+		if (rc > 0)
+			ip_lits_free(&l);
+		return rc < 0 ? "ENOMEM" : "-";
+	}
+	snprintf(out, sizeof out, "%zu:", l.span);
+	for (i = 0; i < l.n2; i++) {
+		if (i)
+			strncat(out, ",", sizeof out - strlen(out) - 1);
+		strncat(out, l.v2[i], sizeof out - strlen(out) - 1);
+	}
+	for (i = 0; i < l.nu; i++) { /* key words that need none */
+		strncat(out, i ? "," : " unpaired:", sizeof out - strlen(out) - 1);
+		strncat(out, l.vu[i], sizeof out - strlen(out) - 1);
+	}
+	ip_lits_free(&l);
+	return out;
+}
+
 static const char *keys(const char *pat)
 {
 	return keys_pre(pat, 0);
@@ -118,6 +147,35 @@ static void extraction(void)
 	       "the longest alternative counts");
 	is_str(keys("instructions?|instr"), "instr",
 	       "a key that starts with another adds nothing");
+
+	/* second key words: in another part of every match, with the
+	 * most letters a match holds */
+	is_str(keys2("\\bignore\\s+(?:all\\s+)?previous\\s+instructions"),
+	       "-", "an exact rule needs no second key words");
+	is_str(keys2("\\b(?:ignore|forget)\\s+[\\w'-]{1,40}\\s+"
+		     "(?:instructions|rules)"), "58:instructions,rules",
+	       "second key words after a bounded word: 6 + 40 + 12 letters");
+	is_str(keys2("\\bignore\\s+[\\w'-]+\\s+instructions"), "-",
+	       "no bound on the letters of a match: none");
+	is_str(keys2("\\bignore\\s*(?:\\s*(?:all|any))*\\s*instructions"),
+	       "-", "a repeat of words without bound: none");
+	is_str(keys2("\\bignore\\s+\\d+\\s+instructions"), "-",
+	       "digits are letters in the stream: \\d+ has no bound");
+	is_str(keys2("\\bignore\\s+.{0,20}\\s+instructions"),
+	       "38:instructions", "any character may be a letter");
+	is_str(keys2("\\bignore\\s{1,99}[,;:]{0,50}[\\w-]{1,4}\\s+"
+		     "instructions"), "22:instructions",
+	       "space and punctuation hold no letters");
+	is_str(keys2("\\b(?:ignore\\s+[\\w-]{1,10}\\s+rules|overrideall)"),
+	       "21:rules unpaired:overrideall",
+	       "an alternative without a second part: its key words need "
+	       "none");
+	is_str(keys_pre("\\bact\\s+[\\w-]{1,9}\\s+(?:unrestricted|"
+			"free\\s+[\\w-]{1,9}\\s+rules)", 1),
+	       "w14:free,unrestricted", "a common word loses the first set...");
+	is_str(keys2("\\bact\\s+[\\w-]{1,9}\\s+(?:unrestricted|"
+		     "free\\s+[\\w-]{1,9}\\s+rules)"), "30:act",
+	       "... and, from another part, pairs every key word");
 }
 
 /* Every shipped rule has key words of three letters or more. */
@@ -125,7 +183,7 @@ static void shipped(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char line[70000];
-	int n = 0, keyed = 0, bounded = 0;
+	int n = 0, keyed = 0, bounded = 0, paired = 0;
 
 	if (!ok(f != NULL, "open %s", path))
 		return;
@@ -157,6 +215,7 @@ static void shipped(const char *path)
 			printf("%s\n", l.n > 6 ? " ..." : "");
 			keyed += shortest >= IP_LIT_MIN;
 			bounded += l.pre != IP_PRE_UNKNOWN;
+			paired += l.n2 > 0;
 			ip_lits_free(&l);
 		} else {
 			printf("# %-22s NO KEYS\n", name);
@@ -169,6 +228,10 @@ static void shipped(const char *path)
 	 * applies to the shipped set: it equals the whole-text reference */
 	is_int(bounded, n, "every shipped rule bounds how far before its key "
 	       "words a match starts");
+	/* the rules keyed on common words keep them for texts that also
+	 * hold a second key word near enough (38 when this was written) */
+	ok(paired >= 35, "%d of %d shipped rules have second key words",
+	   paired, n);
 }
 
 /* Whether the scanner, built for the one key word "ignore", finds it in
@@ -177,7 +240,7 @@ static int last_ascii;
 
 static long finds(const char *text)
 {
-	ip_lits l = { NULL, 0, 0, 0 };
+	ip_lits l = { NULL, 0, 0, 0, NULL, 0, 0, NULL, 0 };
 	ip_scanner *sc = NULL;
 	ip_hits h = { NULL, 0, 0, 0 };
 	long end = -1;
@@ -223,6 +286,7 @@ int main(int argc, char **argv)
 
 	if (argc > 2 && !strcmp(argv[1], "-p")) { /* for rule writers */
 		printf("%s\n", keys_pre(argv[2], 1));
+		printf("and %s\n", keys2(argv[2]));
 		return 0;
 	}
 	extraction();
