@@ -57,6 +57,7 @@
 #define _GNU_SOURCE /* secure_getenv */
 #endif
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -122,6 +123,12 @@ typedef struct ip_instance {
 	int unkeyed;                 /* some rule has no key words */
 	int paired;                  /* some rule has second key words */
 	int jit;                     /* JIT on first use (not under valgrind) */
+	/* Calls' scratch space, kept between calls (one per call running
+	 * at once): setting it up and freeing it was a good part of what a
+	 * short text cost. */
+	pthread_mutex_t lock;
+	int locked;                  /* the mutex was made */
+	struct ip_work *pool;
 	int prefilter;
 	int action;
 	char *replacement;
@@ -550,8 +557,13 @@ static int ip_pair_near(const ip_pos *p, size_t n, const ip_hit *x,
 	return 0;
 }
 
-/* Per-call scratch space, reused across texts and regions. */
+/* Per-call scratch space, reused across texts, regions and calls (see
+ * ip_instance.pool). */
 typedef struct ip_work {
+	struct ip_work *next;    /* in the pool */
+	ip_hits h;               /* one text's */
+	ip_regions rs;
+	ip_spans first, sp;
 	pcre2_match_context *mc; /* the instance's, plus an offset limit */
 	pcre2_match_data *md;
 	ip_units u;              /* a region, folded */
@@ -1011,39 +1023,97 @@ static void ip_hits_word(const ip_instance *in, const char *s, ip_hits *h)
 static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 		    size_t len, ip_spans *out)
 {
-	ip_hits h = { NULL, 0, 0, 0 };
-	ip_regions rs = { NULL, 0, 0 };
-	ip_spans first = { NULL, 0, 0 };
+	ip_hits *h = &w->h;
+	ip_regions *rs = &w->rs;
+	ip_spans *first = &w->first;
 	int rc = GS_OK;
 
+	h->n = rs->n = first->n = 0;
 	if (len >= UINT32_MAX)
 		return GS_ELIMIT;
 	if (in->prefilter && !in->unkeyed) {
-		if ((rc = ip_scanner_run(in->scanner, s, len, &h)) < 0 ||
-		    (in->paired && (rc = ip_hits_pair(in, w, &h)) < 0))
-			goto out;
-		ip_hits_word(in, s, &h);
-		if (!h.n)
-			goto out;
+		if ((rc = ip_scanner_run(in->scanner, s, len, h)) < 0 ||
+		    (in->paired && (rc = ip_hits_pair(in, w, h)) < 0))
+			return rc;
+		ip_hits_word(in, s, h);
+		if (!h->n)
+			return 0;
 	}
-	if ((rc = ip_regions_make(in, s, len, &h, &rs)) < 0)
-		goto out;
+	if ((rc = ip_regions_make(in, s, len, h, rs)) < 0)
+		return rc;
 	if (in->action != IP_REJECT) {
-		rc = ip_regions_scan(in, w, s, len, &h, &rs, out, NULL);
+		rc = ip_regions_scan(in, w, s, len, h, rs, out, NULL);
 	} else {
 		/* the plain view's first match anywhere, else the joined
 		 * view's, each region normalised once */
-		rc = ip_regions_scan(in, w, s, len, &h, &rs, out, &first);
-		if (rc == GS_OK && !out->n && first.n)
-			rc = ip_spans_put(out, &first.v[0]);
+		rc = ip_regions_scan(in, w, s, len, h, rs, out, first);
+		if (rc == GS_OK && !out->n && first->n)
+			rc = ip_spans_put(out, &first->v[0]);
 	}
 	if (rc >= 0)
 		ip_spans_merge(out);
-out:
-	gs_free(h.v);
-	gs_free(rs.v);
-	gs_free(first.v);
 	return rc < 0 ? rc : 0;
+}
+
+static void ip_work_free(ip_work *w)
+{
+	if (!w)
+		return;
+	gs_free(w->h.v);
+	gs_free(w->rs.v);
+	gs_free(w->first.v);
+	gs_free(w->sp.v);
+	gs_free(w->iv);
+	gs_free(w->iv2);
+	gs_free(w->count);
+	gs_free(w->pfirst);
+	gs_free(w->pos);
+	gs_free(w->slot);
+	ip_units_free(&w->u);
+	ip_view_free(&w->a);
+	ip_view_free(&w->b);
+	pcre2_match_data_free(w->md);
+	pcre2_match_context_free(w->mc);
+	gs_free(w);
+}
+
+/* A call's scratch space: from the pool, or new. */
+static ip_work *ip_work_get(ip_instance *in)
+{
+	ip_work *w;
+
+	pthread_mutex_lock(&in->lock);
+	if ((w = in->pool))
+		in->pool = w->next;
+	pthread_mutex_unlock(&in->lock);
+	if (w)
+		return w;
+	if (!(w = gs_calloc(1, sizeof *w)))
+		return NULL;
+	/* the match context is copied: each search sets its offset limit */
+	if (!(w->mc = pcre2_match_context_copy(in->mctx)) ||
+	    !(w->md = pcre2_match_data_create(1, in->gctx))) {
+		ip_work_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Scratch space this large (one text of megabytes) goes back to the
+ * allocator rather than staying in the pool. */
+#define IP_POOL_KEEP (1u << 20)
+
+static void ip_work_put(ip_instance *in, ip_work *w)
+{
+	if (w->u.cap > IP_POOL_KEEP || w->a.cap > IP_POOL_KEEP ||
+	    w->b.cap > IP_POOL_KEEP || w->h.cap > IP_POOL_KEEP / 32) {
+		ip_work_free(w);
+		return;
+	}
+	pthread_mutex_lock(&in->lock);
+	w->next = in->pool;
+	in->pool = w;
+	pthread_mutex_unlock(&in->lock);
 }
 
 static int ip_redact(const ip_instance *in, gs_ctx *ctx, size_t t,
@@ -1069,38 +1139,31 @@ static int ip_redact(const ip_instance *in, gs_ctx *ctx, size_t t,
 
 static gs_result ip_request(void *instance, gs_ctx *ctx)
 {
-	const ip_instance *in = instance;
+	ip_instance *in = instance;
 	size_t t, n = gs_text_count(ctx);
-	ip_work w = { NULL, NULL, { NULL, 0, 0, 0, 0, 0 }, IP_VIEW_INIT,
-		      IP_VIEW_INIT, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL,
-		      NULL, 0 };
-	ip_spans sp = { NULL, 0, 0 };
+	ip_work *w = ip_work_get(in);
 	unsigned long total = 0;
 	gs_result res = GS_RESULT_OK;
-	int rc = GS_ENOMEM;
-
-	/* the match context is copied: each search sets its offset limit */
-	if ((w.mc = pcre2_match_context_copy(in->mctx)) &&
-	    (w.md = pcre2_match_data_create(1, in->gctx)))
-		rc = GS_OK;
+	int rc = w ? GS_OK : GS_ENOMEM;
 
 	for (t = 0; t < n && rc == GS_OK; t++) {
 		size_t len;
 		const char *s = gs_text_get(ctx, t, &len);
 
-		sp.n = 0;
-		if (!s || (rc = ip_match(in, &w, s, len, &sp)) < 0 || !sp.n)
+		w->sp.n = 0;
+		if (!s || (rc = ip_match(in, w, s, len, &w->sp)) < 0 ||
+		    !w->sp.n)
 			continue;
-		total += sp.n;
+		total += w->sp.n;
 		if (in->action == IP_REJECT) {
 			gs_reject(ctx, "rule %s matched",
-				  sp.v[0].rule);
+				  w->sp.v[0].rule);
 			res = GS_RESULT_REJECT;
 			break;
 		}
 		if (in->action != IP_REDACT)
 			continue;
-		rc = ip_redact(in, ctx, t, s, len, &sp);
+		rc = ip_redact(in, ctx, t, s, len, &w->sp);
 		/* The replacement's edges are word boundaries the text may
 		 * have lacked: in "promptignore previous instructions" the
 		 * second phrase has none until "prompt" is redacted.  Scan
@@ -1109,13 +1172,13 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 		 * redact. */
 		for (int pass = 1; rc == GS_OK && pass < IP_REDACT_PASSES;
 		     pass++) {
-			sp.n = 0;
+			w->sp.n = 0;
 			s = gs_text_get(ctx, t, &len);
-			if (!s || (rc = ip_match(in, &w, s, len, &sp)) < 0 ||
-			    !sp.n)
+			if (!s || (rc = ip_match(in, w, s, len, &w->sp)) < 0 ||
+			    !w->sp.n)
 				break;
-			total += sp.n;
-			rc = ip_redact(in, ctx, t, s, len, &sp);
+			total += w->sp.n;
+			rc = ip_redact(in, ctx, t, s, len, &w->sp);
 		}
 	}
 	if (rc == GS_ELIMIT) {
@@ -1128,18 +1191,8 @@ static gs_result ip_request(void *instance, gs_ctx *ctx)
 	}
 	if (total)
 		gs_count(ctx, total);
-	gs_free(sp.v);
-	gs_free(w.iv);
-	gs_free(w.iv2);
-	gs_free(w.count);
-	gs_free(w.pfirst);
-	gs_free(w.pos);
-	gs_free(w.slot);
-	ip_units_free(&w.u);
-	ip_view_free(&w.a);
-	ip_view_free(&w.b);
-	pcre2_match_data_free(w.md);
-	pcre2_match_context_free(w.mc);
+	if (w)
+		ip_work_put(in, w);
 	return res;
 }
 
@@ -1561,6 +1614,14 @@ static void ip_destroy(void *instance)
 		gs_free(in->rule[in->nrule].name);
 	}
 	gs_free(in->rule);
+	while (in->pool) {
+		ip_work *w = in->pool;
+
+		in->pool = w->next;
+		ip_work_free(w);
+	}
+	if (in->locked)
+		pthread_mutex_destroy(&in->lock);
 	ip_scanner_free(in->scanner);
 	pcre2_match_context_free(in->mctx);
 	pcre2_general_context_free(in->gctx);
@@ -1603,6 +1664,11 @@ static int ip_create(gs_config *cfg, void **instance)
 
 	if (!in)
 		return GS_ENOMEM;
+	if (pthread_mutex_init(&in->lock, NULL) != 0) {
+		gs_free(in);
+		return GS_ENOMEM;
+	}
+	in->locked = 1;
 	if ((rc = gs_config_enum(cfg, "action", ip_actions, IP_REJECT,
 				 &in->action)) < 0 ||
 	    (rc = gs_config_str(cfg, "replacement", "[FILTERED]", &rep)) < 0 ||
