@@ -476,22 +476,21 @@ static lset *linfo_best(linfo *i, size_t *pre, int *kw)
 
 /* Keeps cand (from part src of a sequence) as info's second set when it
  * is rarer than the one kept, or as the runner-up from another part. */
-static int linfo_offer2(lparse *l, linfo *i, lset *cand, int src, double sc)
+static void linfo_offer2(linfo *i, lset *cand, int src, double sc)
 {
 	lset tmp;
 	int first;
 
 	if (!cand)
-		return 0;
+		return;
 	if (sc < 0) /* not known yet */
 		sc = lset_score(cand);
 	first = !i->fac2 || sc < i->f2score;
 	if (sc >= 1e9)
-		return 0;
+		return;
 	if (!first && (!i->sec || src == i->fs2_src ||
 		       (i->sec->fac2b && i->sec->f2bscore <= sc)))
-		return 0;
-	(void)l;
+		return;
 	tmp = lset_take(cand);
 	if (!first) {
 		lset_free(&i->sec->fs2b);
@@ -499,7 +498,7 @@ static int linfo_offer2(lparse *l, linfo *i, lset *cand, int src, double sc)
 		i->sec->fac2b = 1;
 		i->sec->f2bscore = sc;
 		i->sec->fs2b_src = src;
-		return 0;
+		return;
 	}
 	if (i->fac2 && i->sec && src != i->fs2_src) { /* old first: runner-up */
 		lset_free(&i->sec->fs2b);
@@ -514,15 +513,15 @@ static int linfo_offer2(lparse *l, linfo *i, lset *cand, int src, double sc)
 	i->fac2 = 1;
 	i->f2score = sc;
 	i->fs2_src = src;
-	return 0;
 }
 
 /* Keeps cand (from part src of a sequence; candu: its strings without a
  * second set of their own, or NULL) as info's factor set when it scores
- * better (or as well, starting nearer the start of a match); what loses
- * is offered as the second set. */
-static int linfo_offer(lparse *l, linfo *i, lset *cand, size_t pre,
-		       int kw, int src, lset *candu)
+ * better (or as well, starting nearer the start of a match): 1 when it
+ * did, else 0.  What loses is offered as the second set.  Sets kept move
+ * out of cand and candu (callers drop them after offering). */
+static int linfo_offer(linfo *i, lset *cand, size_t pre, int kw, int src,
+		       lset *candu)
 {
 	lset tmp, tmpu = LSET_INIT;
 	double score = cand ? lset_score(cand) : 1e9;
@@ -530,17 +529,16 @@ static int linfo_offer(lparse *l, linfo *i, lset *cand, size_t pre,
 
 	if (!cand || sc >= 1e9)
 		return 0;
-	if (i->fac && i->fcost <= sc)
-		return linfo_offer2(l, i, cand, src, score);
+	if (i->fac && i->fcost <= sc) {
+		linfo_offer2(i, cand, src, score);
+		return 0;
+	}
 	tmp = lset_take(cand);
 	if (candu)
 		tmpu = lset_take(candu);
-	if (i->fac && linfo_offer2(l, i, &i->fs, i->fs_src,
-				   i->fcost / lit_pre_weight(i->fpre)) < 0) {
-		lset_free(&tmp);
-		lset_free(&tmpu);
-		return -1;
-	}
+	if (i->fac)
+		linfo_offer2(i, &i->fs, i->fs_src,
+			     i->fcost / lit_pre_weight(i->fpre));
 	lset_free(&i->fs);
 	lset_free(&i->fsu);
 	i->fs = tmp;
@@ -565,27 +563,27 @@ static void lsec_free(lsec *c)
  * and a's second set, which lies apart from a's first (linfo.fs2): for
  * any first set when it has no exceptions, else only with a's first,
  * kept now if that became out's. */
-static int linfo_offer_atom(lparse *l, linfo *out, linfo *a, lset *best,
-			    size_t pre, int kw, int src)
+static void linfo_offer_atom(linfo *out, linfo *a, lset *best, size_t pre,
+			     int kw, int src)
 {
 	int own = best == &a->fs && a->fac2;
 	int cond = own && a->fsu.n; /* read before a's sets move */
-	int rc = linfo_offer(l, out, best, pre, kw, src,
-			     own ? &a->fsu : NULL);
+	int won = linfo_offer(out, best, pre, kw, src, own ? &a->fsu : NULL);
 
-	if (rc < 0 || !own)
-		return rc < 0 ? -1 : 0;
-	if (!cond)
-		return linfo_offer2(l, out, &a->fs2, src, a->f2score);
-	if (rc == 0 || !out->sec)
-		return 0; /* a's first lost: its second is no use */
+	if (!own)
+		return;
+	if (!cond) {
+		linfo_offer2(out, &a->fs2, src, a->f2score);
+		return;
+	}
+	if (!won || !out->sec)
+		return; /* a's first lost: its second is no use */
 	lset_free(&out->sec->fs2c);
 	lset_free(&out->sec->fs2cu);
 	out->sec->fs2c = lset_take(&a->fs2);
 	out->sec->fs2cu = lset_take(&out->fsu); /* moved there from a */
 	out->sec->fac2c = 1;
 	out->sec->fs2c_src = src;
-	return 0;
 }
 
 /* At the end of a sequence (or repeat): the second set.  One from
@@ -1143,12 +1141,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 
 		memset(&sec, 0, sizeof sec);
 		r.sec = &sec;
-		if (linfo_offer_atom(l, &r, a, best, pre, kw, 0) < 0) {
-			lsec_free(&sec);
-			r.sec = NULL;
-			linfo_free(&r);
-			return -1;
-		}
+		linfo_offer_atom(&r, a, best, pre, kw, 0);
 		linfo_seq_done(&r);
 	}
 	linfo_free(a);
@@ -1375,10 +1368,9 @@ static int lit_seq(lparse *l, linfo *out)
 			 * product starts again at this atom */
 			size_t done = p.maxv;
 
-			if (linfo_offer(l, out, &p.cur,
-					lit_add(before, p.lead),
-					p.fixed ? p.kw : KW_NO, psrc, NULL) < 0 ||
-			    lprod_reset(&p) < 0 ||
+			linfo_offer(out, &p.cur, lit_add(before, p.lead),
+				    p.fixed ? p.kw : KW_NO, psrc, NULL);
+			if (lprod_reset(&p) < 0 ||
 			    lprod_append(&p, &a, st) < 0) {
 				linfo_free(&a);
 				goto nomem;
@@ -1390,16 +1382,11 @@ static int lit_seq(lparse *l, linfo *out)
 			lset *best = linfo_best(&a, &pre, &kw);
 
 			exact = 0;
-			if (linfo_offer(l, out, &p.cur,
-					lit_add(before, p.lead),
-					p.fixed ? p.kw : KW_NO, psrc, NULL) < 0 ||
-			    linfo_offer_atom(l, out, &a, best,
-					lit_add(lit_add(before, p.maxv), pre),
-					kw == KW_INHERIT ? st : kw,
-					++l->nsrc) < 0) {
-				linfo_free(&a);
-				goto nomem;
-			}
+			linfo_offer(out, &p.cur, lit_add(before, p.lead),
+				    p.fixed ? p.kw : KW_NO, psrc, NULL);
+			linfo_offer_atom(out, &a, best,
+					 lit_add(lit_add(before, p.maxv), pre),
+					 kw == KW_INHERIT ? st : kw, ++l->nsrc);
 			before = lit_add(lit_add(before, p.maxv), a.maxv);
 			psrc = ++l->nsrc;
 			if (lprod_reset(&p) < 0) {
@@ -1429,9 +1416,8 @@ static int lit_seq(lparse *l, linfo *out)
 		return 0;
 	}
 	out->maxv = lit_add(before, p.maxv);
-	if (linfo_offer(l, out, &p.cur, lit_add(before, p.lead),
-			p.fixed ? p.kw : KW_NO, psrc, NULL) < 0)
-		goto nomem;
+	linfo_offer(out, &p.cur, lit_add(before, p.lead),
+		    p.fixed ? p.kw : KW_NO, psrc, NULL);
 	linfo_seq_done(out);
 	lset_free(&p.cur);
 	return 0;
