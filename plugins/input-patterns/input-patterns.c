@@ -149,15 +149,11 @@ typedef struct ip_spans {
 
 static int ip_spans_put(ip_spans *s, const ip_span *sp)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 8;
-		ip_span *v = gs_realloc(s->v, cap * sizeof *v);
+	ip_span *v = ip_grow(s->v, &s->cap, s->n + 1, sizeof *v, 8);
 
-		if (!v)
-			return GS_ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (!v)
+		return GS_ENOMEM;
+	s->v = v;
 	s->v[s->n++] = *sp;
 	return GS_OK;
 }
@@ -305,15 +301,11 @@ static void ip_hits_sort(ip_hit *v, size_t n,
 
 static int ip_region_push(ip_regions *rs, const ip_region *g)
 {
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 8;
-		ip_region *v = gs_realloc(rs->v, cap * sizeof *v);
+	ip_region *v = ip_grow(rs->v, &rs->cap, rs->n + 1, sizeof *v, 8);
 
-		if (!v)
-			return GS_ENOMEM;
-		rs->v = v;
-		rs->cap = cap;
-	}
+	if (!v)
+		return GS_ENOMEM;
+	rs->v = v;
 	rs->v[rs->n++] = *g;
 	return GS_OK;
 }
@@ -620,11 +612,11 @@ static size_t ip_view_back(const ip_view *v, size_t at, size_t n,
 	return at;
 }
 
-/* The first view byte at or after original offset `at` (relative). */
-static size_t ip_view_at(const ip_view *v, size_t at)
+/* The first view byte in [lo, hi) whose original offset is `at` or
+ * more (hi when none). */
+static size_t ip_view_lower(const ip_view *v, size_t lo, size_t hi,
+			    size_t at)
 {
-	size_t lo = 0, hi = v->text.len;
-
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -634,6 +626,12 @@ static size_t ip_view_at(const ip_view *v, size_t at)
 			hi = mid;
 	}
 	return lo;
+}
+
+/* The first view byte at or after original offset `at` (relative). */
+static size_t ip_view_at(const ip_view *v, size_t at)
+{
+	return ip_view_lower(v, 0, v->text.len, at);
 }
 
 /* ip_view_at, searching out from `hint` (where the previous lookup
@@ -655,15 +653,7 @@ static size_t ip_view_near(const ip_view *v, size_t at, size_t hint)
 			step *= 2;
 		lo = hi >= step ? hi - step : 0;
 	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v->os[mid] < at)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return ip_view_lower(v, lo, hi, at);
 }
 
 /* Sets up the slots of one view of a region. */

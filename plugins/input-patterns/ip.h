@@ -16,6 +16,37 @@
 
 #include <guardstack/plugin.h>
 
+/* ---- shared helpers ----------------------------------------------- */
+
+/* Room for `need` elements of `size` bytes in array v (with *cap now):
+ * v when it has it, else v grown (at least doubled, from `first`) and
+ * *cap updated, or NULL when out of memory (v is left as it was).
+ * need is at least 1. */
+static inline void *ip_grow(void *v, size_t *cap, size_t need, size_t size,
+			    size_t first)
+{
+	size_t nc = *cap ? *cap : first;
+
+	if (need <= *cap)
+		return v;
+	while (nc < need)
+		nc *= 2;
+	if (nc > SIZE_MAX / size || !(v = gs_realloc(v, nc * size)))
+		return NULL;
+	*cap = nc;
+	return v;
+}
+
+/* FNV-1a of a string: for the hash tables that group key words. */
+static inline uint32_t ip_strhash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 /* ---- normalise.c -------------------------------------------------- */
 
 /* One code point of the folded text and the original bytes it stands

@@ -286,12 +286,9 @@ static void lset_dedupe(lset *s)
 	}
 	memset(slot, 0, cap * sizeof *slot);
 	for (i = 0; i < s->n; i++) {
-		const unsigned char *c = (const unsigned char *)s->v[i];
-		uint32_t h = 2166136261u; /* FNV-1a */
+		uint32_t h;
 
-		for (; *c; c++)
-			h = (h ^ *c) * 16777619u;
-		for (h &= (uint32_t)(cap - 1);
+		for (h = ip_strhash(s->v[i]) & (uint32_t)(cap - 1);
 		     slot[h] && strcmp(s->v[slot[h] - 1], s->v[i]);
 		     h = (h + 1) & (uint32_t)(cap - 1))
 			;
@@ -1434,7 +1431,7 @@ nomem:
 static int lit_alt(lparse *l, linfo *out)
 {
 	lset fs = LSET_INIT, fs2 = LSET_INIT, fsu = LSET_INIT;
-	size_t fpre = 0, *ur = NULL, nur = 0, k; /* see below */
+	size_t fpre = 0, *ur = NULL, nur = 0, urcap = 0, k; /* see below */
 	int exact = 1, fac = 1, ws = 1, fkw = KW_YES, xkw = KW_YES;
 	int nb = 0, npaired = 0, paired = 0;
 
@@ -1504,8 +1501,8 @@ static int lit_alt(lparse *l, linfo *out)
 			if (nur && ur[2 * nur - 1] == fs.n) {
 				ur[2 * nur - 1] += best->n;
 			} else {
-				size_t *nu = gs_realloc(ur, 2 * (nur + 1) *
-							sizeof *ur);
+				size_t *nu = ip_grow(ur, &urcap, nur + 1,
+						     2 * sizeof *ur, 4);
 
 				if (!nu) {
 					linfo_free(&b);

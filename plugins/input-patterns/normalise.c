@@ -104,15 +104,11 @@ static int ip_invisible(int32_t cp)
 
 static int ip_units_put(ip_units *u, int32_t cp, uint32_t os, uint32_t oe)
 {
-	if (u->n == u->cap) {
-		size_t cap = u->cap ? u->cap * 2 : 256;
-		ip_unit *v = gs_realloc(u->v, cap * sizeof *v);
+	ip_unit *v = ip_grow(u->v, &u->cap, u->n + 1, sizeof *v, 256);
 
-		if (!v)
-			return GS_ENOMEM;
-		u->v = v;
-		u->cap = cap;
-	}
+	if (!v)
+		return GS_ENOMEM;
+	u->v = v;
 	u->v[u->n].cp = cp;
 	u->v[u->n].os = os;
 	u->v[u->n].oe = oe;

@@ -97,16 +97,11 @@ static int sc_entry_cmp(const void *a, const void *b)
 static int sc_add_entry(sc_table *t, uint64_t key, uint32_t word)
 {
 	uint32_t h = sc_hash(key);
+	sc_entry *v = ip_grow(t->entry, &t->cap, t->n + 1, sizeof *v, 256);
 
-	if (t->n == t->cap) {
-		size_t nc = t->cap ? t->cap * 2 : 256;
-		sc_entry *v = gs_realloc(t->entry, nc * sizeof *v);
-
-		if (!v)
-			return GS_ENOMEM;
-		t->entry = v;
-		t->cap = nc;
-	}
+	if (!v)
+		return GS_ENOMEM;
+	t->entry = v;
 	t->entry[t->n].key = key;
 	t->entry[t->n].hash = h;
 	t->entry[t->n++].word = word;
@@ -136,15 +131,6 @@ typedef struct sc_pair {
 	uint32_t rule;
 } sc_pair;
 
-static uint32_t sc_strhash(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
 /* Orders the pairs so that equal strings are next to each other, each
  * string's rules in the order they came (ascending): by a hash table of
  * the strings, not a sort (sorting them by strcmp was most of the time a
@@ -165,7 +151,7 @@ static int sc_pair_group(const sc_pair *pair, size_t n, sc_pair *out)
 	if (!slot || !first || !gid || !count)
 		goto out;
 	for (i = 0; i < n; i++) {
-		size_t h = sc_strhash(pair[i].s) & (cap - 1);
+		size_t h = ip_strhash(pair[i].s) & (cap - 1);
 
 		while (slot[h] && strcmp(pair[first[slot[h] - 1]].s,
 					 pair[i].s))
@@ -311,15 +297,11 @@ typedef struct sc_state {
 static int sc_hits_put(ip_hits *h, uint32_t rule, size_t start, size_t end,
 		       uint64_t ls, uint64_t le)
 {
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 64;
-		ip_hit *v = gs_realloc(h->v, cap * sizeof *v);
+	ip_hit *v = ip_grow(h->v, &h->cap, h->n + 1, sizeof *v, 64);
 
-		if (!v)
-			return GS_ENOMEM;
-		h->v = v;
-		h->cap = cap;
-	}
+	if (!v)
+		return GS_ENOMEM;
+	h->v = v;
 	h->v[h->n].rule = rule;
 	h->v[h->n].ls = ls;
 	h->v[h->n].le = le;

@@ -16,6 +16,19 @@
 #include "../../plugins/input-patterns/ip.h"
 #include "../tap.h"
 
+/* Appends v[0..n) to out (of size cap), the first after `lead`, the
+ * others after ','. */
+static void join(char *out, size_t cap, const char *lead, char **v,
+		 size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		strncat(out, i ? "," : lead, cap - strlen(out) - 1);
+		strncat(out, v[i], cap - strlen(out) - 1);
+	}
+}
+
 /* The key words of pat, sorted and joined with ',', or "-" for none;
  * with_pre: led by "PRE:", how far into a match they start (-1: no
  * bound), and "w" when a key word starts a word. */
@@ -39,11 +52,7 @@ static const char *keys_pre(const char *pat, int with_pre)
 	if (with_pre)
 		snprintf(out, sizeof out, "%s%ld:", l.wstart ? "w" : "",
 			 l.pre == IP_PRE_UNKNOWN ? -1L : (long)l.pre);
-	for (i = 0; i < l.n; i++) {
-		if (i)
-			strncat(out, ",", sizeof out - strlen(out) - 1);
-		strncat(out, l.v[i], sizeof out - strlen(out) - 1);
-	}
+	join(out, sizeof out, "", l.v, l.n);
 	ip_lits_free(&l);
 	return out;
 }
@@ -55,7 +64,6 @@ static const char *keys2(const char *pat)
 {
 	static char out[4096];
 	ip_lits l;
-	size_t i;
 	int rc = ip_lit_extract(pat, &l);
 
 	if (rc <= 0 || !l.n2) {
@@ -64,15 +72,8 @@ static const char *keys2(const char *pat)
 		return rc < 0 ? "ENOMEM" : "-";
 	}
 	snprintf(out, sizeof out, "%zu:", l.span);
-	for (i = 0; i < l.n2; i++) {
-		if (i)
-			strncat(out, ",", sizeof out - strlen(out) - 1);
-		strncat(out, l.v2[i], sizeof out - strlen(out) - 1);
-	}
-	for (i = 0; i < l.nu; i++) { /* key words that need none */
-		strncat(out, i ? "," : " unpaired:", sizeof out - strlen(out) - 1);
-		strncat(out, l.vu[i], sizeof out - strlen(out) - 1);
-	}
+	join(out, sizeof out, "", l.v2, l.n2);
+	join(out, sizeof out, " unpaired:", l.vu, l.nu);
 	ip_lits_free(&l);
 	return out;
 }
