@@ -13,10 +13,13 @@
  * separator or look-alike trick can break), scan.c finds all key words of
  * all rules in one pass at memory speed, and a rule runs only on windows
  * of the text around its own key words (IP_WINDOW letters either side,
- * extended while a match could still run past the end).  A text with no
- * key word costs one pass and no matching.  Rules the parser cannot read
- * run on every text.  `prefilter = no` runs every rule on every whole
- * text instead: the reference the tests compare the prefilter with.
+ * extended while a match could still run past the end).  Hits of common
+ * key words count only with a second key word of the rule near enough,
+ * and, for a rule every match of which consumes certain punctuation
+ * (need.c: "#", "<", "["), with that punctuation near enough.  A text
+ * with no key word costs one pass and no matching.  Rules the parser
+ * cannot read run on every text.  `prefilter = no` runs every rule on
+ * every whole text instead: the reference the tests compare the prefilter with.
  * Either way the result is what one alternation of all rules in file
  * order would give: the leftmost match wins, and at one position the
  * earlier rule.
@@ -112,6 +115,11 @@ typedef struct ip_rule {
 			     * the scanner), apart from it and at most span
 			     * letters of the stream in all (see ip_lits) */
 	size_t span;
+	/* Punctuation every match consumes (need.c), and the most letters of
+	 * the stream a match holds (IP_PRE_UNKNOWN: no bound); need all zero
+	 * when the rule has none */
+	uint64_t need[2];
+	size_t letters;
 } ip_rule;
 
 typedef struct ip_instance {
@@ -122,6 +130,7 @@ typedef struct ip_instance {
 	ip_scanner *scanner;
 	int unkeyed;                 /* some rule has no key words */
 	int paired;                  /* some rule has second key words */
+	int needy;                   /* some rule needs punctuation */
 	int jit;                     /* JIT on first use (not under valgrind) */
 	/* Calls' scratch space, kept between calls (one per call running
 	 * at once): setting it up and freeing it was a good part of what a
@@ -1007,6 +1016,62 @@ static void ip_hits_word(const ip_instance *in, const char *s, ip_hits *h)
 	h->n = n;
 }
 
+/* Drops the hits of rules that need punctuation (need.c) with none of it
+ * close enough to share a match.  A view holds punctuation only where
+ * the text has it, or a code point that folds to it, and the scanner
+ * marked those with the count of letters before them.  A match holding a
+ * hit's key word (letters [ls, le) of the stream) and at most `letters`
+ * letters lies after letter le - letters - 1 and before letter ls +
+ * letters: it covers only marks with a count in [le - letters, ls +
+ * letters]. */
+static void ip_hits_need(const ip_instance *in, ip_hits *h)
+{
+	uint64_t seen[2] = { 0, 0 };
+	size_t i, n = 0;
+
+	for (i = 0; i < h->nm; i++)
+		seen[h->m[i].c >> 6] |= 1ull << (h->m[i].c & 63);
+	for (i = 0; i < h->n; i++) {
+		const ip_hit *x = &h->v[i];
+		const ip_rule *r = &in->rule[x->rule];
+		size_t lo, hi, mid, k;
+		uint64_t a, b, a0;
+		int keep = 0;
+
+		if (!(r->need[0] | r->need[1])) {
+			h->v[n++] = *x;
+			continue;
+		}
+		if (!((r->need[0] & seen[0]) | (r->need[1] & seen[1])))
+			continue; /* none of it in the whole text */
+		if (r->letters == IP_PRE_UNKNOWN ||
+		    r->letters < x->le - x->ls) {
+			h->v[n++] = *x; /* no bound to go by */
+			continue;
+		}
+		a = x->le > r->letters ? x->le - r->letters : 0;
+		b = x->ls + r->letters;
+		/* the first mark that can reach a: n + more >= a */
+		a0 = a > IP_MARK_MORE ? a - IP_MARK_MORE : 0;
+		for (lo = 0, hi = h->nm; lo < hi;) {
+			mid = lo + (hi - lo) / 2;
+			if (h->m[mid].n < a0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (k = lo; k < h->nm && h->m[k].n <= b && !keep; k++) {
+			unsigned char c = h->m[k].c;
+
+			keep = h->m[k].n + h->m[k].more >= a &&
+			       (r->need[c >> 6] >> (c & 63) & 1);
+		}
+		if (keep)
+			h->v[n++] = *x;
+	}
+	h->n = n;
+}
+
 /* Matches one text: the first match only when rejecting (the joined view
  * only when the plain one has none anywhere), every match of both views
  * otherwise. */
@@ -1026,6 +1091,8 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 		    (in->paired && (rc = ip_hits_pair(in, w, h)) < 0))
 			return rc;
 		ip_hits_word(in, s, h);
+		if (in->needy)
+			ip_hits_need(in, h);
 		if (!h->n)
 			return 0;
 	}
@@ -1050,6 +1117,7 @@ static void ip_work_free(ip_work *w)
 	if (!w)
 		return;
 	gs_free(w->h.v);
+	gs_free(w->h.m);
 	gs_free(w->rs.v);
 	gs_free(w->first.v);
 	gs_free(w->sp.v);
@@ -1444,6 +1512,8 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	atomic_init(&v->uses, 0);
 	v->wstart = v->paired = 0;
 	v->span = 0;
+	v->need[0] = v->need[1] = 0;
+	v->letters = IP_PRE_UNKNOWN;
 	if (!(v->name = gs_strndup(name, strlen(name)))) {
 		pcre2_code_free(code);
 		return GS_ENOMEM;
@@ -1464,6 +1534,8 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 		v->paired = lv[in->nrule - 1].n2 > 0;
 		v->span = lv[in->nrule - 1].span;
 		in->paired |= v->paired;
+		v->letters = lv[in->nrule - 1].letters;
+		in->needy |= ip_need_extract(pat, v->need);
 	} else {
 		ip_lits_free(&lv[in->nrule - 1]);
 		in->unkeyed = 1;
@@ -1567,6 +1639,15 @@ static int ip_load(ip_instance *in, gs_config *cfg, const char *key,
 		goto out;
 	}
 	rc = ip_scanner_make(in, lits);
+	if (rc == GS_OK && in->needy) { /* the scanner marks what they need */
+		uint64_t all[2] = { 0, 0 };
+
+		for (k = 0; k < in->nrule; k++) {
+			all[0] |= in->rule[k].need[0];
+			all[1] |= in->rule[k].need[1];
+		}
+		ip_scanner_mark(in->scanner, all);
+	}
 out:
 	for (k = 0; lits && k < in->nrule; k++)
 		ip_lits_free(&lits[k]);

@@ -5,6 +5,7 @@
  *   normalise.c  the folded views of a text that rules match, and the
  *                letter stream the prefilter reads;
  *   literals.c   the key words every match of a rule must contain;
+ *   need.c       the punctuation every match of a rule consumes;
  *   scan.c       one pass over a text finding those key words;
  *   input-patterns.c  rules file, instance, matching around key words.
  */
@@ -118,6 +119,9 @@ typedef struct ip_lits {
 	 * words: a hit of one of these needs none. */
 	char **vu;
 	size_t nu;
+	/* The most letters of the stream a match holds, IP_PRE_UNKNOWN when
+	 * there is no bound (IP_SPAN_MAX or more). */
+	size_t letters;
 } ip_lits;
 
 #define IP_PRE_UNKNOWN ((size_t)-1)
@@ -133,6 +137,17 @@ int ip_lit_extract(const char *pattern, ip_lits *out);
 int ip_lits_add(ip_lits *s, const char *str);
 void ip_lits_free(ip_lits *s);
 
+/* ---- need.c ------------------------------------------------------- */
+
+/* Whether a view keeps the ASCII character c as it is and makes it from
+ * nothing else, in an all-ASCII text: punctuation other than @ and $. */
+int ip_need_char(int c);
+/* Finds punctuation (ip_need_char) one character of which every match of
+ * pattern consumes: 1 with need[c / 64] bit c % 64 set for each, or 0
+ * (need all zero) when the rule has no such set or the reader cannot
+ * tell. */
+int ip_need_extract(const char *pattern, uint64_t need[2]);
+
 /* ---- scan.c ------------------------------------------------------- */
 
 typedef struct ip_scanner ip_scanner;
@@ -146,10 +161,24 @@ typedef struct ip_hit {
 	size_t lo;    /* where a match may start at the earliest (the caller's) */
 } ip_hit;
 
+/* A character the scanner was asked to mark (ip_scanner_mark), and how
+ * many letters of the stream come before it: n, or, for a character
+ * that a non-ASCII one folds to ("＃", "⑴"), n to n + more (the letters
+ * the same code point gives). */
+typedef struct ip_mark {
+	uint64_t n;
+	uint8_t more;
+	unsigned char c;
+} ip_mark;
+
+#define IP_MARK_MORE 64 /* letters one code point gives, at most */
+
 typedef struct ip_hits {
 	ip_hit *v;
 	size_t n, cap;
 	int ascii;    /* the text scanned was all ASCII */
+	ip_mark *m;   /* marks, in text order */
+	size_t nm, mcap;
 } ip_hits;
 
 /* Builds a scanner for nrules rules; lits[r] are rule r's key words
@@ -157,8 +186,11 @@ typedef struct ip_hits {
  * words, v2, are not read: pass them as rules of their own). */
 int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out);
 void ip_scanner_free(ip_scanner *sc);
-/* Appends every key word occurrence in s[0..len) to out, and says
- * whether the text was all ASCII. */
+/* Asks the scanner to mark these ASCII punctuation characters (bit c %
+ * 64 of mask[c / 64]) wherever a view of the text would hold them. */
+void ip_scanner_mark(ip_scanner *sc, const uint64_t mask[2]);
+/* Appends every key word occurrence in s[0..len) to out, and the marks
+ * asked for, and says whether the text was all ASCII. */
 int ip_scanner_run(const ip_scanner *sc, const char *s, size_t len,
 		   ip_hits *out);
 

@@ -1695,9 +1695,11 @@ static int lit_extract(const char *pattern, ip_lits *out)
 	int rc, kw = KW_NO;
 
 	memset(out, 0, sizeof *out);
-	out->pre = out->span = IP_PRE_UNKNOWN;
+	out->pre = out->span = out->letters = IP_PRE_UNKNOWN;
 	if ((rc = lit_read(pattern, &top, &best, &pre, &kw)) <= 0)
 		return rc;
+	if (top.maxl < IP_SPAN_MAX)
+		out->letters = top.maxl;
 	out->wstart = kw == KW_YES; /* the rule's start: nothing known */
 	out->pre = pre == LIT_INF ? IP_PRE_UNKNOWN : pre;
 	sorted = lit_sorted(best, &ns);

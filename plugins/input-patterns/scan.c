@@ -56,6 +56,8 @@ struct ip_scanner {
 	 * last four), and, where `long4` says a long word ends in these
 	 * four, t8 (by the last eight) */
 	uint8_t any4[SC_BITS / 8], long4[SC_BITS / 8];
+	uint8_t mark[128]; /* ASCII characters to mark (ip_scanner_mark) */
+	int marks;         /* ... some */
 	sc_table t4, t8;
 	sc_word *word;
 	size_t nword;
@@ -287,6 +289,52 @@ void ip_scanner_free(ip_scanner *sc)
 	gs_free(sc);
 }
 
+void ip_scanner_mark(ip_scanner *sc, const uint64_t mask[2])
+{
+	int c;
+
+	for (c = 0; c < 128; c++) {
+		sc->mark[c] = (uint8_t)(mask[c >> 6] >> (c & 63) & 1);
+		sc->marks |= sc->mark[c];
+	}
+}
+
+static int sc_mark_put(ip_hits *h, uint64_t n, size_t more,
+		       unsigned char c)
+{
+	ip_mark *v = ip_grow(h->m, &h->mcap, h->nm + 1, sizeof *v, 64);
+
+	if (!v)
+		return GS_ENOMEM;
+	h->m = v;
+	h->m[h->nm].n = n;
+	h->m[h->nm].more = (uint8_t)more;
+	h->m[h->nm++].c = c;
+	return GS_OK;
+}
+
+/* Marks what one non-ASCII code point folds to (ip_stream_cp left its
+ * fold in scratch; a tag character stands for one ASCII character). */
+static int sc_mark_cp(const ip_scanner *sc, const ip_units *scratch,
+		      int32_t cp, uint64_t n, size_t more, ip_hits *out)
+{
+	size_t k;
+	int rc = GS_OK;
+
+	if (cp >= 0xE0020 && cp <= 0xE007E) {
+		unsigned char c = (unsigned char)(cp - 0xE0000);
+
+		return sc->mark[c] ? sc_mark_put(out, n, more, c) : GS_OK;
+	}
+	for (k = 0; k < scratch->n && rc == GS_OK; k++) {
+		int32_t c = scratch->v[k].cp;
+
+		if (c >= 0 && c < 0x80 && sc->mark[c])
+			rc = sc_mark_put(out, n, more, (unsigned char)c);
+	}
+	return rc;
+}
+
 typedef struct sc_state {
 	uint64_t gram;
 	uint64_t n;                   /* letters so far */
@@ -403,6 +451,7 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 	int rc = GS_OK;
 
 	out->ascii = 1;
+	out->nm = 0;
 	if (!sc->t4.n && !sc->t8.n)
 		return GS_OK;
 	st.gram = 0;
@@ -419,8 +468,12 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 				unsigned char c = ip_stream_ascii[s[i]];
 				uint32_t h4;
 
-				if (!c)
+				if (!c) { /* no letter: maybe a mark */
+					if (sc->mark[s[i]] && (rc = sc_mark_put(
+						out, n, 0, s[i])) < 0)
+						break;
 					continue;
+				}
 				c = (unsigned char)(c - 'a' + 1);
 				gram = (gram << 5 | c) & SC_GRAM8;
 				st.ring[n % SC_RING] = c;
@@ -436,7 +489,7 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 			st.gram = gram;
 			st.n = n;
 		} else {
-			char letters[64];
+			char letters[IP_MARK_MORE];
 			size_t n, k, m;
 			int32_t cp = sc_utf8(s + i, len - i, &n);
 			size_t at = i;
@@ -445,6 +498,8 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 			i += n;
 			rc = ip_stream_cp(&scratch, cp, letters, sizeof letters,
 					  &m);
+			if (rc == GS_OK && sc->marks)
+				rc = sc_mark_cp(sc, &scratch, cp, st.n, m, out);
 			for (k = 0; k < m && rc == GS_OK; k++)
 				rc = sc_step(sc, &st,
 					     sc_code((unsigned char)letters[k]),
