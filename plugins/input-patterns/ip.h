@@ -73,10 +73,12 @@ typedef struct ip_view {
 	/* the joined view's per-unit scratch, kept for the next region */
 	uint8_t *drop, *cls;
 	int32_t *cp;
+	uint32_t *lp, *ow;
 	size_t scap;
 } ip_view;
 
-#define IP_VIEW_INIT { GS_BUF_INIT, NULL, NULL, 0, 0, NULL, NULL, NULL, 0 }
+#define IP_VIEW_INIT { GS_BUF_INIT, NULL, NULL, 0, 0, NULL, NULL, NULL, \
+		       NULL, NULL, 0 }
 
 /* Folds s[0..len) into units (offsets relative to s). */
 int ip_normalise(const char *s, size_t len, ip_units *u);

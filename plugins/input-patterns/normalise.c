@@ -337,6 +337,8 @@ void ip_view_free(ip_view *v)
 	gs_free(v->drop);
 	gs_free(v->cls);
 	gs_free(v->cp);
+	gs_free(v->lp);
+	gs_free(v->ow);
 	memset(v, 0, sizeof *v);
 }
 
@@ -344,14 +346,12 @@ void ip_view_free(ip_view *v)
  * from `cp`, each whitespace run (the dropped units in it skipped)
  * collapsed into one unit spanning the run. */
 static int ip_view_build(ip_view *v, const ip_units *u, const uint8_t *drop,
-			 const int32_t *cp)
+			 const int32_t *cp, size_t need)
 {
-	size_t i = 0, need = 0, n = u->n;
+	size_t i = 0, n = u->n;
 	uint32_t *os, *oe;
 	char *t;
 
-	for (i = 0; i < n; i++)
-		need += cp[i] < 0x80 ? 1 : ip_cp_len(cp[i]);
 	if (ip_view_reserve(v, need) < 0)
 		return GS_ENOMEM;
 	if (!v->text.len)
@@ -448,101 +448,124 @@ static int ip_class(int32_t c)
 	}
 }
 
+/* The stream's reading of 0 1 3 4 5 7 @ $ (as ip_stream_ascii reads
+ * them), 0 for any other character. */
+static const unsigned char ip_leet_ascii[128] = {
+	['0'] = 'o', ['1'] = 'i', ['3'] = 'e', ['4'] = 'a', ['5'] = 's',
+	['7'] = 't', ['@'] = 'a', ['$'] = 's',
+};
+
 static int32_t ip_leet(int32_t c)
 {
-	/* the stream's reading of 0 1 3 4 5 7 @ $ */
-	return c == '@' || c == '$' || (c >= '0' && c <= '9')
-	       ? ip_stream_ascii[c] : 0;
+	return c >= 0 && c < 0x80 ? ip_leet_ascii[c] : 0;
 }
 
 /* The second view: symbols dropped, separators between letters dropped,
  * letter-spaced words joined, digits inside words read as letters.
  * Returns 1 when it differs from the first view (and was built), 0 when
- * it would not. */
+ * it would not.  One pass classifies the units and lists where the
+ * later passes can have work (one-letter words, digits and @ $), so
+ * that those visit only there. */
 int ip_view_joined(ip_view *v, const ip_units *u)
 {
 	uint8_t *drop, *cls;
 	int32_t *cp;
-	size_t i, j, k;
+	uint32_t *lp, *ow;
+	size_t i, j, k, n = u->n, nl = 0, no = 0, q, need = 0;
 	int changed = 0, seps = 0, rc;
-	size_t leet = SIZE_MAX; /* the first digit, @ or $ */
 
-	if (u->n > v->scap) { /* scratch grows, and stays for the next */
-		size_t n = u->n;
-
+	if (n > v->scap) { /* scratch grows, and stays for the next */
 		gs_free(v->drop);
 		gs_free(v->cls);
 		gs_free(v->cp);
+		gs_free(v->lp);
+		gs_free(v->ow);
 		v->drop = gs_alloc(n);
 		v->cls = gs_alloc(n);
 		v->cp = gs_alloc(n * sizeof *v->cp);
-		v->scap = v->drop && v->cls && v->cp ? n : 0;
+		v->lp = gs_alloc(n * sizeof *v->lp);
+		v->ow = gs_alloc(n * sizeof *v->ow);
+		v->scap = v->drop && v->cls && v->cp && v->lp && v->ow ? n : 0;
 		if (!v->scap)
 			return GS_ENOMEM;
 	}
-	if (!u->n)
+	if (!n)
 		return 0;
 	drop = v->drop;
 	cls = v->cls;
 	cp = v->cp;
-	memset(drop, 0, u->n);
-	for (i = 0; i < u->n; i++) {
+	lp = v->lp;
+	ow = v->ow;
+	memset(drop, 0, n);
+	for (i = 0; i < n; i++) {
 		int32_t c = u->v[i].cp;
+		uint8_t k1;
 
 		cp[i] = c;
 		if (c < 0x80) {
-			cls[i] = ip_class_ascii[c];
-			seps |= cls[i] == IP_C_SEP;
-			if (leet == SIZE_MAX && ip_leet(c))
-				leet = i;
-			continue;
+			k1 = ip_class_ascii[c];
+			lp[nl] = (uint32_t)i; /* a digit, @ or $: listed */
+			nl += ip_leet_ascii[c] != 0;
+			need++;
+		} else {
+			k1 = (uint8_t)ip_class(c);
+			/* "ignore 🙂 previous 🙂 instructions" */
+			if (k1 == IP_C_SYM) {
+				drop[i] = 1;
+				changed = 1;
+			}
+			need += ip_cp_len(c);
 		}
-		cls[i] = (uint8_t)ip_class(c);
-		seps |= cls[i] == IP_C_SEP;
-		/* "ignore 🙂 previous 🙂 instructions" */
-		if (cls[i] == IP_C_SYM) {
-			drop[i] = 1;
-			changed = 1;
-		}
+		cls[i] = k1;
+		seps |= k1 == IP_C_SEP;
+		/* a one-letter word (so far as classes tell) ends before i */
+		ow[no] = (uint32_t)(i - 1);
+		no += i > 0 && cls[i - 1] == IP_C_ALNUM && k1 != IP_C_ALNUM &&
+		      (i == 1 || cls[i - 2] == IP_C_SPACE);
 	}
-	/* "i.g.n.o.r.e", "ig-nore": short separator runs between letters. */
-	for (i = 1; seps && i < u->n; i = j) {
-		for (j = i; j < u->n && cls[j] == IP_C_SEP; j++)
+	ow[no] = (uint32_t)(n - 1);
+	no += cls[n - 1] == IP_C_ALNUM && (n == 1 || cls[n - 2] == IP_C_SPACE);
+	/* "i.g.n.o.r.e", "ig-nore": short separator runs between letters
+	 * (memchr finds where each run starts) */
+	for (i = 1; seps && i < n; i = j) {
+		const uint8_t *p = memchr(cls + i, IP_C_SEP, n - i);
+
+		if (!p)
+			break;
+		i = (size_t)(p - cls);
+		for (j = i; j < n && cls[j] == IP_C_SEP; j++)
 			;
-		if (j == i) {
-			j++;
-			continue;
-		}
-		if (cls[i - 1] == IP_C_ALNUM && j < u->n &&
+		if (cls[i - 1] == IP_C_ALNUM && j < n &&
 		    cls[j] == IP_C_ALNUM && j - i <= 3) {
 			for (k = i; k < j; k++)
 				drop[k] = 1;
 			changed = 1;
 		}
 	}
-	/* "i g n o r e": three or more one-letter words, one space apart. */
-	for (i = 0; i < u->n; i = j) {
-		size_t start = i, letters = 0, last = i;
+	/* "i g n o r e": three or more one-letter words, one space apart,
+	 * from each listed word on (no letter is dropped yet, so a word
+	 * whose second unit is a letter has more than one) */
+	for (q = 0, j = 0; q < no; q++) {
+		size_t start, letters = 0, last;
 
-		j = i + 1;
-		if (cls[i] != IP_C_ALNUM ||
-		    (i > 0 && cls[i - 1] != IP_C_SPACE))
+		if ((i = ow[q]) < j)
 			continue;
-		for (k = i; k < u->n;) {
+		start = last = i;
+		for (k = i; k < n;) {
 			size_t w = k, nw = 0;
 
 			/* one word: letters and dropped separators */
-			while (w < u->n && (cls[w] == IP_C_ALNUM || drop[w])) {
+			while (w < n && (cls[w] == IP_C_ALNUM || drop[w])) {
 				nw += !drop[w];
 				if (nw > 1)
 					break; /* no one-letter word */
 				w++;
 			}
-			if (nw != 1 || (w < u->n && cls[w] != IP_C_SPACE))
+			if (nw != 1 || (w < n && cls[w] != IP_C_SPACE))
 				break;
 			letters++;
 			last = k;
-			if (w + 1 >= u->n || cp[w] != ' ' ||
+			if (w + 1 >= n || cp[w] != ' ' ||
 			    cls[w + 1] != IP_C_ALNUM)
 				break;
 			k = w + 1;
@@ -555,20 +578,18 @@ int ip_view_joined(ip_view *v, const ip_units *u)
 		}
 		j = last + 1;
 	}
-	/* "1gn0r3": digits and @ $ inside a word that has letters.  Only
-	 * words with one of them can change: from the word of each. */
-	for (i = leet; i < u->n; i = j) {
+	/* "1gn0r3": digits and @ $ inside a word that has letters, from the
+	 * word of each listed one */
+	for (q = 0, j = 0; q < nl; q++) {
 		size_t alpha = 0, subst = 0;
 
-		if (!ip_leet(cp[i])) {
-			j = i + 1;
-			continue;
-		}
+		if ((i = lp[q]) < j)
+			continue; /* in the word just read */
 		while (i > 0 && (cls[i - 1] == IP_C_ALNUM ||
 				 cls[i - 1] == IP_C_LEET || drop[i - 1]))
 			i--;
-		for (j = i; j < u->n && (cls[j] == IP_C_ALNUM ||
-					 cls[j] == IP_C_LEET || drop[j]); j++) {
+		for (j = i; j < n && (cls[j] == IP_C_ALNUM ||
+				      cls[j] == IP_C_LEET || drop[j]); j++) {
 			if (drop[j])
 				continue;
 			if (ip_leet(cp[j]))
@@ -577,10 +598,6 @@ int ip_view_joined(ip_view *v, const ip_units *u)
 				 (cp[j] < '0' || cp[j] > '9'))
 				alpha++;
 		}
-		if (j == i) {
-			j++;
-			continue;
-		}
 		if (alpha >= 2 && subst) {
 			for (k = i; k < j; k++)
 				if (!drop[k] && ip_leet(cp[k]))
@@ -588,7 +605,7 @@ int ip_view_joined(ip_view *v, const ip_units *u)
 			changed = 1;
 		}
 	}
-	rc = changed ? ip_view_build(v, u, drop, cp) : 0;
+	rc = changed ? ip_view_build(v, u, drop, cp, need) : 0;
 	if (rc == 0 && changed)
 		rc = 1;
 	return rc;
