@@ -209,14 +209,22 @@ typedef struct ip_regions {
 	size_t n, cap;
 } ip_regions;
 
-/* Whether a character is a letter or digit: such characters are never
- * invisible and never dropped from a view, so counting them gives a
- * lower bound on a stretch's length in either view. */
+/* Whether a character is a letter or digit that the views keep: such
+ * characters are never dropped from a view, so counting them gives a
+ * lower bound on a stretch's length in either view.  (Not the letters
+ * Unicode calls default-ignorable, such as the Hangul fillers: the
+ * views drop those, so a run of them must not count, or a match could
+ * start before where the prefilter looks.) */
 static int ip_alnum_cp(int32_t c)
 {
+	const utf8proc_property_t *p;
+
 	if (c < 0x80)
 		return ip_stream_ascii[c] || (c >= '0' && c <= '9');
-	switch (utf8proc_category(c)) {
+	p = utf8proc_get_property(c);
+	if (p->ignorable)
+		return 0;
+	switch (p->category) {
 	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
 	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LO:
 	case UTF8PROC_CATEGORY_ND:

@@ -260,6 +260,27 @@ for n in 200 300; do
 	esac
 done
 
+# Letters the views drop (Unicode's default-ignorable Hangul fillers)
+# count for nothing when the prefilter measures how far before its key
+# word a match may start: ten of them inside the word before "ignore"
+# once put that word's start out of the prefilter's sight, and the
+# reference redacted what the prefilter let through.
+printf "lead  \\\\b[a-z]{1,6}\\\\s+ignore\\\\s+previous\\n" >"$T/lead.rules"
+for pf in yes no; do
+	printf '[input-patterns]\nrules = lead.rules\naction = redact\nprefilter = %s\n' \
+		"$pf" >"$T/lead-$pf.ini"
+done
+for f in '\u3164' '\u115f' '\uffa0'; do
+	printf '{"text":"x ab%scd ignore previous"}\n' \
+		"$f$f$f$f$f$f$f$f$f$f" >"$T/lead.jsonl"
+	run "$T/lead-yes.ini" "$T/lead.jsonl" "$T/lead-yes"
+	run "$T/lead-no.ini" "$T/lead.jsonl" "$T/lead-no"
+	like "$(cat "$T/lead-no")" '"text":"x [FILTERED]"' \
+		"ten $f inside the word before the key word: the reference redacts it"
+	is "$(cat "$T/lead-yes")" "$(cat "$T/lead-no")" \
+		"ten $f inside the word before the key word: the prefilter too"
+done
+
 # Detection of the mutated attack corpus (prefilter = yes, reject; the
 # same as prefilter = no, checked above).
 rate() { # rate MUTATION: sets hit, total and pct
