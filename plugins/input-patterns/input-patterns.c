@@ -95,9 +95,12 @@ static const char *const ip_actions[] = { "reject", "redact", "flag", NULL };
 
 /* How far before a key word a match may start, for rules whose pattern
  * does not bound it ([\w-]+, .*, ...): this many letters or digits (a
- * documented limit of the prefilter).  Regions start IP_CONTEXT further
- * back, so lookbehinds see the text before, and end IP_AHEAD after the
- * key word, grown while a match runs into their end. */
+ * documented limit of the prefilter).  Regions start further back by as
+ * many letters or digits as the longest lookbehind of a keyed rule (at
+ * most IP_CONTEXT / 2) and two more, so lookbehinds, \b and (?<![^\n])
+ * see the text before, and at a safe cut (ip_cut_ok) where both views
+ * of the region begin as those of the whole text do; they end IP_AHEAD
+ * after the key word, grown while a match runs into their end. */
 #define IP_WINDOW 256
 /* searches of a rule before it is JIT-compiled */
 #define IP_JIT_AFTER 16
@@ -131,6 +134,7 @@ typedef struct ip_instance {
 	int unkeyed;                 /* some rule has no key words */
 	int paired;                  /* some rule has second key words */
 	int needy;                   /* some rule needs punctuation */
+	size_t context;              /* letters a region keeps before */
 	int jit;                     /* JIT on first use (not under valgrind) */
 	/* Calls' scratch space, kept between calls (one per call running
 	 * at once): setting it up and freeing it was a good part of what a
@@ -455,7 +459,7 @@ static int ip_regions_make(const ip_instance *in, const char *s,
 	for (i = 0; i < rs->n; i++)
 		rs->v[i].start = ip_cut_before(s, len,
 					       ip_back(s, rs->v[i].from,
-						       IP_CONTEXT));
+						       in->context));
 	return GS_OK;
 }
 
@@ -1537,6 +1541,8 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	 * it is searched could look at text the window does not hold */
 	pcre2_pattern_info(code, PCRE2_INFO_MAXLOOKBEHIND, &lb);
 	if (rc == 1 && lb <= IP_CONTEXT / 2) {
+		if (lb + 2 > in->context)
+			in->context = lb + 2;
 		v->pre = lv[in->nrule - 1].pre;
 		v->wstart = lv[in->nrule - 1].wstart;
 		v->paired = lv[in->nrule - 1].n2 > 0;
