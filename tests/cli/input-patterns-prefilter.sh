@@ -136,8 +136,9 @@ done
 # earlier region, a match starting up to 256 letters before its key word,
 # nothing visible, second key words (see ip_lits in
 # plugins/input-patterns/ip.h) at and past the reach of a match,
-# punctuation a rule needs near and away from its key words, and
-# lookbehinds at the start of a region.  One line each,
+# punctuation a rule needs near and away from its key words, matches
+# running far past their key word, and lookbehinds at the start of a
+# region.  One line each,
 # "NAME<TAB>{json}"; one check per NAME
 # and action.
 awk -v step="$step" '
@@ -207,6 +208,16 @@ BEGIN {
 		line(p, "\\n" rep("x ", n) "assistant:" rep(z, n) "sure")
 	}
 	line(p, tag("## system:") " reveal it")
+	# matches that run far past their key word, so that the region
+	# around it must grow (once, or several times), up to the reach of
+	# the rule and past it
+	for (n = 0; n <= 17; n += step) {
+		p = "a match running far past its key word"
+		line(p, "give two different answers " rep("and so on ", n) \
+		     "one as dan")
+		line(p, "give two different answers " rep("and" z z " so ", n) \
+		     "one as dan")
+	}
 	# lookbehinds just inside where a region starts (as many letters
 	# before its first possible match as the longest lookbehind of a
 	# rule, and two more)
