@@ -67,11 +67,11 @@ static unsigned need_weight(int c)
 static unsigned nset_weight(const nset *s)
 {
 	unsigned w = 0;
-	int c;
+	int k;
 
-	for (c = 0; c < 128; c++)
-		if (s->m[c >> 6] >> (c & 63) & 1)
-			w += need_weight(c);
+	for (k = 0; k < 2; k++) /* over the set bits only */
+		for (uint64_t m = s->m[k]; m; m &= m - 1)
+			w += need_weight(64 * k + __builtin_ctzll(m));
 	return w;
 }
 
@@ -415,9 +415,13 @@ static void need_seq(nparse *l, nset *out)
 		min = need_repeat(l);
 		if (min <= 0)
 			continue;
-		if (a.has && (!out->has || nset_weight(&a) < best)) {
-			*out = a;
-			best = nset_weight(&a);
+		if (a.has) {
+			unsigned w = nset_weight(&a);
+
+			if (!out->has || w < best) {
+				*out = a;
+				best = w;
+			}
 		}
 	}
 }
