@@ -175,6 +175,26 @@ static long need_escape(nparse *l, int in_class, int *cls)
 	return -1;
 }
 
+/* One member of a class, or one end of a range: the character (0x80
+ * for any non-ASCII one), or -1 with *cls set for \d and such. */
+static long need_class_char(nparse *l, int *cls)
+{
+	long c;
+
+	*cls = 0;
+	if (*l->p == '\\') {
+		l->p++;
+		return need_escape(l, 1, cls);
+	}
+	c = (unsigned char)*l->p++;
+	if (c >= 0x80) { /* one UTF-8 character */
+		while ((*l->p & 0xC0) == 0x80)
+			l->p++;
+		c = 0x80;
+	}
+	return c;
+}
+
 /* A class, after its "[": its set when every character it can match is
  * one of the kept punctuation. */
 static void need_class(nparse *l, nset *out)
@@ -210,19 +230,9 @@ static void need_class(nparse *l, nset *out)
 			ok = 0;
 			continue;
 		}
-		if (*l->p == '\\') {
-			l->p++;
-			c = need_escape(l, 1, &cls);
-			if (l->bad)
-				return;
-		} else {
-			c = (unsigned char)*l->p++;
-			if (c >= 0x80) { /* one UTF-8 character */
-				while ((*l->p & 0xC0) == 0x80)
-					l->p++;
-				c = 0x80;
-			}
-		}
+		c = need_class_char(l, &cls);
+		if (l->bad)
+			return;
 		if (c < 0 || cls) {
 			ok = 0;
 			continue;
@@ -231,18 +241,9 @@ static void need_class(nparse *l, nset *out)
 			long hi;
 
 			l->p++;
-			if (*l->p == '\\') {
-				l->p++;
-				hi = need_escape(l, 1, &cls);
-				if (l->bad)
-					return;
-			} else {
-				hi = (unsigned char)*l->p++;
-				if (hi >= 0x80) {
-					while ((*l->p & 0xC0) == 0x80)
-						l->p++;
-				}
-			}
+			hi = need_class_char(l, &cls);
+			if (l->bad)
+				return;
 			if (hi < 0 || cls || hi < c) {
 				ok = 0;
 				continue;
