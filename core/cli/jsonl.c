@@ -8,6 +8,8 @@
 #include "config.h"
 #include "cli.h"
 #include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 int cli_own_text(const gs_call *c, gs_phase phase, gs_buf *b)
@@ -85,24 +87,68 @@ static int emit_line_cjson(gs_buf *line, const gs_stack *st,
 /* Appends s as a JSON string, escaped as cJSON escapes it: '"', '\\'
  * and control characters, the short forms where JSON has them; every
  * other byte as it is. */
+/* gs_buf_append with its common case inline: an answer line is built
+ * from some fifty small pieces, and a call into the library for each
+ * was a tenth of what a line cost. */
+static int put(gs_buf *b, const char *s, size_t n)
+{
+	if (b->cap - b->len <= n)
+		return gs_buf_append(b, s, n);
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return GS_OK;
+}
+
+#define PUT_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+#define PUT_ONES 0x0101010101010101ull
+#define PUT_HIGH 0x8080808080808080ull
+
+/* Whether one of 8 bytes is a control character, '"' or '\\' (no false
+ * negatives; a rare false positive only sends the caller byte by byte). */
+static int put_special8(uint64_t x)
+{
+	uint64_t q = x ^ (PUT_ONES * '"'), bs = x ^ (PUT_ONES * '\\');
+
+	return ((((x - PUT_ONES * 0x20) & ~x) | ((q - PUT_ONES) & ~q) |
+		 ((bs - PUT_ONES) & ~bs)) & PUT_HIGH) != 0;
+}
+
+static int put_special(unsigned char ch)
+{
+	return ch < 0x20 || ch == '"' || ch == '\\';
+}
+
 static int put_str(gs_buf *b, const char *s)
 {
-	size_t i = 0, done = 0;
+	size_t len, i = 0, done = 0;
 
 	if (!s)
-		return gs_buf_puts(b, "null");
-	if (gs_buf_putc(b, '"') < 0)
+		return PUT_LIT(b, "null");
+	len = strlen(s);
+	/* room for the text as it is: most need no escape */
+	if (gs_buf_reserve(b, len + 2) < 0 || PUT_LIT(b, "\"") < 0)
 		return -1;
-	for (;; i++) {
-		unsigned char ch = (unsigned char)s[i];
+	for (;;) {
+		unsigned char ch;
 		char esc[8];
 
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		if (gs_buf_append(b, s + done, i - done) < 0)
-			return -1;
-		if (!ch)
+		/* eight bytes at a time while none needs an escape */
+		for (; i + 8 <= len; i += 8) {
+			uint64_t x;
+
+			memcpy(&x, s + i, 8);
+			if (put_special8(x))
+				break;
+		}
+		while (i < len && !put_special((unsigned char)s[i]))
+			i++;
+		if (i == len)
 			break;
+		if (put(b, s + done, i - done) < 0)
+			return -1;
+		ch = (unsigned char)s[i];
 		esc[0] = '\\';
 		esc[2] = '\0';
 		switch (ch) {
@@ -129,11 +175,13 @@ static int put_str(gs_buf *b, const char *s)
 			snprintf(esc, sizeof esc, "\\u%04x", ch);
 			break;
 		}
-		if (gs_buf_puts(b, esc) < 0)
+		if (put(b, esc, strlen(esc)) < 0)
 			return -1;
-		done = i + 1;
+		done = ++i;
 	}
-	return gs_buf_putc(b, '"');
+	if (put(b, s + done, len - done) < 0)
+		return -1;
+	return PUT_LIT(b, "\"");
 }
 
 /* Appends n and the '}' that closes its filter. */
@@ -146,7 +194,7 @@ static int put_count(gs_buf *b, unsigned long n)
 	do
 		d[--i] = (char)('0' + n % 10);
 	while ((n /= 10));
-	return gs_buf_append(b, d + i, sizeof d - i);
+	return put(b, d + i, sizeof d - i);
 }
 
 /* The same line as emit_line_cjson, without building a tree: this runs
@@ -166,12 +214,12 @@ static int emit_line(gs_buf *line, const gs_stack *st, const gs_call *c,
 			return emit_line_cjson(line, st, c, phase, verdict,
 					       text, reason);
 	gs_buf_reset(line);
-	if (gs_buf_puts(line, "{\"text\":") < 0 || put_str(line, text) < 0 ||
-	    gs_buf_puts(line, ",\"verdict\":") < 0 ||
+	if (PUT_LIT(line, "{\"text\":") < 0 || put_str(line, text) < 0 ||
+	    PUT_LIT(line, ",\"verdict\":") < 0 ||
 	    put_str(line, verdict) < 0 ||
-	    gs_buf_puts(line, ",\"reason\":") < 0 ||
+	    PUT_LIT(line, ",\"reason\":") < 0 ||
 	    put_str(line, reason) < 0 ||
-	    gs_buf_puts(line, ",\"filters\":[") < 0)
+	    PUT_LIT(line, ",\"filters\":[") < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		gs_filter_desc d;
@@ -179,17 +227,17 @@ static int emit_line(gs_buf *line, const gs_stack *st, const gs_call *c,
 		gs_stack_filter(st, i, &d);
 		if (!(d.phases & phase))
 			continue;
-		if (gs_buf_puts(line, first ? "{\"name\":"
-					    : ",{\"name\":") < 0 ||
+		if ((first ? PUT_LIT(line, "{\"name\":")
+			   : PUT_LIT(line, ",{\"name\":")) < 0 ||
 		    put_str(line, r[i].name) < 0 ||
-		    gs_buf_puts(line, ",\"verdict\":") < 0 ||
+		    PUT_LIT(line, ",\"verdict\":") < 0 ||
 		    put_str(line, gs_verdict_name(r[i].verdict)) < 0 ||
-		    gs_buf_puts(line, ",\"count\":") < 0 ||
+		    PUT_LIT(line, ",\"count\":") < 0 ||
 		    put_count(line, r[i].count) < 0)
 			return -1;
 		first = 0;
 	}
-	return gs_buf_puts(line, "]}\n") < 0 ? -1 : 0;
+	return PUT_LIT(line, "]}\n") < 0 ? -1 : 0;
 }
 
 /* Parses {"text": "..."}; returns the text (borrowed from *root) or NULL
