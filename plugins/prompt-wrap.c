@@ -265,6 +265,39 @@ static int pw_expand(gs_buf *out, const char *tpl, const char *name,
 	return gs_buf_puts(out, tpl);
 }
 
+/* Appends the notice with {open} and {close} replaced by this call's
+ * markers, in one pass (the markers hold neither). */
+static int pw_notice(gs_buf *out, const char *n, const char *mopen,
+		     const char *mclose)
+{
+	const char *p;
+
+	while ((p = strchr(n, '{'))) {
+		const char *m = !strncmp(p, "{open}", 6) ? mopen :
+				!strncmp(p, "{close}", 7) ? mclose : NULL;
+
+		if (gs_buf_append(out, n, (size_t)(p - n) + !m) < 0)
+			return GS_ENOMEM;
+		n = p + 1;
+		if (m) {
+			if (gs_buf_puts(out, m) < 0)
+				return GS_ENOMEM;
+			n = p + (m == mopen ? 6 : 7);
+		}
+	}
+	return gs_buf_puts(out, n);
+}
+
+/* out = lead, the hex digits, ">>" (out has room: 64 bytes). */
+static void pw_marker(char *out, const char *lead, const char *hex)
+{
+	size_t a = strlen(lead), h = strlen(hex);
+
+	memcpy(out, lead, a);
+	memcpy(out + a, hex, h);
+	memcpy(out + a + h, ">>", 3);
+}
+
 static int pw_space(char c)
 {
 	return c == ' ' || (c >= '\t' && c <= '\r');
@@ -404,8 +437,8 @@ static gs_result pw_request(void *instance, gs_ctx *ctx)
 			hex[2 * k + 1] = "0123456789abcdef"[rnd[k] & 15];
 		}
 		hex[sizeof(hex) - 1] = '\0';
-		snprintf(mopen, sizeof(mopen), "<<untrusted-%s>>", hex);
-		snprintf(mclose, sizeof(mclose), "<</untrusted-%s>>", hex);
+		pw_marker(mopen, "<<untrusted-", hex);
+		pw_marker(mclose, "<</untrusted-", hex);
 	}
 	/* Texts first: their indices are only stable until messages are
 	 * inserted or removed below. */
@@ -417,17 +450,10 @@ static gs_result pw_request(void *instance, gs_ctx *ctx)
 	if (rc == 0 && pw->system)
 		rc = gs_buf_puts(&ours, pw->system);
 	if (rc == 0 && pw->mode == PW_DELIMITER) {
-		gs_buf tmp = GS_BUF_INIT;
-
 		if (ours.len)
 			rc = gs_buf_puts(&ours, "\n\n");
 		if (rc == 0)
-			rc = pw_expand(&tmp, pw->notice, "{open}", mopen,
-				       strlen(mopen));
-		if (rc == 0)
-			rc = pw_expand(&ours, tmp.data, "{close}", mclose,
-				       strlen(mclose));
-		gs_buf_free(&tmp);
+			rc = pw_notice(&ours, pw->notice, mopen, mclose);
 	}
 	if (rc == 0 && ours.len)
 		rc = pw_system(pw, ctx, ours.data, ours.len);
