@@ -3,17 +3,18 @@
  * scan.c - one pass over a text that finds every key word of every rule
  * (literals.c) in its letter stream, so that rules run only near them.
  *
- * The pass keeps the last eight letters as a 40-bit number.  Per letter
- * it tests one bit of each of two 8 KiB tables: the last four letters
- * hashed (for key words of three to seven letters) and the last eight
- * hashed (for longer ones, so that hundreds of "...instructions" share
- * no bucket with every "tion" of the text).  Only when a bit is set does
- * it look the letters up among the key words' (a sorted table) and
- * compare the words backwards against a ring of recent letters.  A
- * three-letter word is entered under every letter that can come before
- * it.  Bytes that give no
- * letter (spaces, punctuation) cost a table lookup and nothing else;
- * non-ASCII characters are folded as the views fold them.
+ * The pass keeps the last twelve letters as a 60-bit number.  Per
+ * letter it tests one bit of each of two 8 KiB tables: the last four
+ * letters hashed (for key words of three to seven letters) and the last
+ * eight hashed (for longer ones, so that hundreds of "...instructions"
+ * share no bucket with every "tion" of the text).  Only when a bit is
+ * set does it look the letters up among the key words' (a table by
+ * hash), check a word's last twelve letters with one compare, and the
+ * letters of a longer word before those against a ring of recent
+ * letters.  A three-letter word is entered under every letter that can
+ * come before it.  Bytes that give no letter (spaces, punctuation) cost
+ * a table lookup and nothing else; non-ASCII characters are folded as
+ * the views fold them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,15 @@
 #define SC_RING 64           /* letters kept; key words are shorter */
 #define SC_GRAM4 0xFFFFFull         /* four letters of five bits */
 #define SC_GRAM8 0xFFFFFFFFFFull    /* eight */
+#define SC_TAIL 12                  /* letters the state keeps, 60 bits */
+#define SC_GRAM12 0xFFFFFFFFFFFFFFFull
 #define SC_BITS 65536u
 #define SC_LONG 8                   /* key words this long use GRAM8 */
 
 typedef struct sc_entry {
 	uint64_t key;  /* the word's last 4 (or 8) letters, or 3 + one before */
+	uint64_t tail; /* its last SC_TAIL letters at most, and (top 4 bits)
+			* how many: one compare with the state checks them */
 	uint32_t word;
 	uint32_t hash; /* sc_hash(key) */
 } sc_entry;
@@ -96,7 +101,8 @@ static int sc_entry_cmp(const void *a, const void *b)
 	return (x->word > y->word) - (x->word < y->word);
 }
 
-static int sc_add_entry(sc_table *t, uint64_t key, uint32_t word)
+static int sc_add_entry(sc_table *t, uint64_t key, uint64_t tail,
+			uint32_t word)
 {
 	uint32_t h = sc_hash(key);
 	sc_entry *v = ip_grow(t->entry, &t->cap, t->n + 1, sizeof *v, 256);
@@ -105,10 +111,23 @@ static int sc_add_entry(sc_table *t, uint64_t key, uint32_t word)
 		return GS_ENOMEM;
 	t->entry = v;
 	t->entry[t->n].key = key;
+	t->entry[t->n].tail = tail;
 	t->entry[t->n].hash = h;
 	t->entry[t->n++].word = word;
 	sc_bit_set(t->bits, h);
 	return GS_OK;
+}
+
+/* A word's last SC_TAIL letters (fewer when it is shorter), with their
+ * number in the top four bits. */
+static uint64_t sc_tail(const sc_word *w)
+{
+	uint32_t n = w->len < SC_TAIL ? w->len : SC_TAIL, j;
+	uint64_t tail = 0;
+
+	for (j = n; j > 0; j--)
+		tail = tail << 5 | w->code[w->len - j];
+	return tail | (uint64_t)n << 60;
 }
 
 /* Sorts a table's entries by hash and indexes the buckets. */
@@ -245,7 +264,8 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 		if (w->len >= SC_LONG) {
 			for (j = SC_LONG; j > 0; j--)
 				key = key << 5 | e[-(int)j];
-			if (sc_add_entry(&sc->t8, key, (uint32_t)k) < 0)
+			if (sc_add_entry(&sc->t8, key, sc_tail(w),
+					 (uint32_t)k) < 0)
 				goto nomem;
 			sc_bit_set(sc->long4, sc_hash(key & SC_GRAM4));
 			sc_bit_set(sc->any4, sc_hash(key & SC_GRAM4));
@@ -254,7 +274,8 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 		for (j = w->len < 4 ? 3 : 4; j > 0; j--)
 			key = key << 5 | e[-(int)j];
 		if (w->len >= 4) {
-			if (sc_add_entry(&sc->t4, key, (uint32_t)k) < 0)
+			if (sc_add_entry(&sc->t4, key, sc_tail(w),
+					 (uint32_t)k) < 0)
 				goto nomem;
 			sc_bit_set(sc->any4, sc_hash(key));
 			continue;
@@ -262,7 +283,7 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 		/* three letters: any letter, or none, before them */
 		for (c = 0; c <= 26; c++) {
 			if (sc_add_entry(&sc->t4, (uint64_t)c << 15 | key,
-					 (uint32_t)k) < 0)
+					 sc_tail(w), (uint32_t)k) < 0)
 				goto nomem;
 			sc_bit_set(sc->any4, sc_hash((uint64_t)c << 15 | key));
 		}
@@ -366,15 +387,20 @@ static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
 	size_t lo = t->first[b], hi = t->first[b + 1];
 
 	for (; lo < hi; lo++) {
-		const sc_word *w = &sc->word[t->entry[lo].word];
-		uint32_t j, r;
+		const sc_entry *e = &t->entry[lo];
+		const sc_word *w;
+		uint32_t j, r, tl = (uint32_t)(e->tail >> 60);
 
-		if (t->entry[lo].key != key)
+		/* the last letters: one compare (letters are never 0, so
+		 * a state with fewer letters than the word never passes) */
+		if (e->key != key ||
+		    (st->gram & ((1ull << 5 * tl) - 1)) !=
+		    (e->tail & SC_GRAM12))
 			continue;
-
+		w = &sc->word[e->word];
 		if (w->len > st->n)
 			continue;
-		for (j = 0; j < w->len; j++)
+		for (j = tl; j < w->len; j++) /* the rest, from the ring */
 			if (st->ring[(st->n - 1 - j) % SC_RING] !=
 			    w->code[w->len - 1 - j])
 				break;
@@ -399,8 +425,9 @@ static int sc_check(const ip_scanner *sc, const sc_state *st, uint32_t h4,
 	if (sc_bit(sc->t4.bits, h4))
 		rc = sc_verify(sc, &sc->t4, st->gram & SC_GRAM4, st, end, out);
 	if (rc == GS_OK && sc_bit(sc->long4, h4) &&
-	    sc_bit(sc->t8.bits, sc_hash(st->gram)))
-		rc = sc_verify(sc, &sc->t8, st->gram, st, end, out);
+	    sc_bit(sc->t8.bits, sc_hash(st->gram & SC_GRAM8)))
+		rc = sc_verify(sc, &sc->t8, st->gram & SC_GRAM8, st, end,
+			       out);
 	return rc;
 }
 
@@ -410,7 +437,7 @@ static inline int sc_step(const ip_scanner *sc, sc_state *st,
 {
 	uint32_t h4;
 
-	st->gram = (st->gram << 5 | code) & SC_GRAM8;
+	st->gram = (st->gram << 5 | code) & SC_GRAM12;
 	st->ring[st->n % SC_RING] = code;
 	st->at[st->n++ % SC_RING] = at;
 	h4 = sc_hash(st->gram & SC_GRAM4);
@@ -475,7 +502,7 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 					continue;
 				}
 				c = (unsigned char)(c - 'a' + 1);
-				gram = (gram << 5 | c) & SC_GRAM8;
+				gram = (gram << 5 | c) & SC_GRAM12;
 				st.ring[n % SC_RING] = c;
 				st.at[n++ % SC_RING] = i;
 				h4 = sc_hash(gram & SC_GRAM4);
