@@ -19,10 +19,10 @@
  * (need.c: "#", "<", "["), with that punctuation near enough.  A text
  * with no key word costs one pass and no matching.  Rules the parser
  * cannot read run on every text.  `prefilter = no` runs every rule on
- * every whole text instead: the reference the tests compare the prefilter with.
- * Either way the result is what one alternation of all rules in file
- * order would give: the leftmost match wins, and at one position the
- * earlier rule.
+ * every whole text instead: the reference the tests compare the
+ * prefilter with.  Either way the result is what one alternation of all
+ * rules in file order would give: the leftmost match wins, and at one
+ * position the earlier rule.
  *
  * PCRE2 is called directly, not through gs_rx_*, for partial matching
  * (a window's end must not look like the text's) and per-rule marks of
