@@ -57,19 +57,10 @@ struct lg {
 /* ---- JSON ------------------------------------------------------------- */
 
 /* The line is built in a buffer reserved once per call, so most appends
- * are a bounds check and a memcpy: the logger runs on every call, and
- * printf and per-byte calls used to cost more than some filters. */
-static int lg_put(gs_buf *b, const char *s, size_t n)
-{
-	if (b->cap - b->len <= n)
-		return gs_buf_append(b, s, n);
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return GS_OK;
-}
+ * (gs_buf_add, GS_BUF_LIT) are a bounds check and a memcpy: the logger
+ * runs on every call, and printf and per-byte calls used to cost more
+ * than some filters. */
 
-#define LG_LIT(b, s) lg_put((b), (s), sizeof(s) - 1)
 /* ,"key": for a literal key (nothing to escape in our own names) */
 #define LG_KEY(key) ",\"" key "\":"
 #define LG_KSTR(b, key, val) \
@@ -94,12 +85,12 @@ static int lg_str(gs_buf *b, const char *s)
 			break;
 	}
 	if (i == len) {
-		if (LG_LIT(b, "\"") < 0 || lg_put(b, s, len) < 0)
+		if (GS_BUF_LIT(b, "\"") < 0 || gs_buf_add(b, s, len) < 0)
 			return GS_ENOMEM;
-		return LG_LIT(b, "\"");
+		return GS_BUF_LIT(b, "\"");
 	}
 	i = 0;
-	rc = LG_LIT(b, "\"");
+	rc = GS_BUF_LIT(b, "\"");
 
 	while (rc == 0 && i < len) {
 		size_t ok = i + gs_utf8_check(s + i, len - i), run;
@@ -114,7 +105,7 @@ static int lg_str(gs_buf *b, const char *s)
 				    c == 0x7f)
 					break;
 			}
-			rc = lg_put(b, s + i, run - i);
+			rc = gs_buf_add(b, s + i, run - i);
 			i = run;
 			if (rc || i == ok)
 				break;
@@ -126,22 +117,22 @@ static int lg_str(gs_buf *b, const char *s)
 				memcpy(esc, "\\t", 3);
 			else
 				snprintf(esc, sizeof(esc), "\\u%04x", c);
-			rc = lg_put(b, esc, strlen(esc));
+			rc = gs_buf_add(b, esc, strlen(esc));
 			i++;
 		}
 		if (rc == 0 && i < len) {
-			rc = LG_LIT(b, "\\ufffd");
+			rc = GS_BUF_LIT(b, "\\ufffd");
 			i++;
 		}
 	}
-	return rc ? rc : LG_LIT(b, "\"");
+	return rc ? rc : GS_BUF_LIT(b, "\"");
 }
 
 static int lg_kstr(gs_buf *b, const char *key, size_t klen, const char *val)
 {
 	if (!val)
 		return GS_OK;
-	if (lg_put(b, key, klen) < 0)
+	if (gs_buf_add(b, key, klen) < 0)
 		return GS_ENOMEM;
 	return lg_str(b, val);
 }
@@ -155,14 +146,14 @@ static int lg_ulong(gs_buf *b, unsigned long v, int width)
 	do
 		d[--i] = (char)('0' + v % 10);
 	while ((v /= 10) || (int)(sizeof(d) - i) < width);
-	return lg_put(b, d + i, sizeof(d) - i);
+	return gs_buf_add(b, d + i, sizeof(d) - i);
 }
 
 static int lg_klong(gs_buf *b, const char *key, size_t klen, long val)
 {
 	if (val < 0)
 		return GS_OK;
-	if (lg_put(b, key, klen) < 0)
+	if (gs_buf_add(b, key, klen) < 0)
 		return GS_ENOMEM;
 	return lg_ulong(b, (unsigned long)val, 1);
 }
@@ -195,9 +186,9 @@ static int lg_time(gs_buf *b)
 			tm.tm_hour, tm.tm_min, tm.tm_sec);
 		lg_stamp_sec = ts.tv_sec;
 	}
-	if (lg_put(b, lg_stamp, lg_stamp_len) < 0 ||
+	if (gs_buf_add(b, lg_stamp, lg_stamp_len) < 0 ||
 	    lg_ulong(b, (unsigned long)ts.tv_nsec / 1000000, 3) < 0 ||
-	    LG_LIT(b, "Z\"") < 0)
+	    GS_BUF_LIT(b, "Z\"") < 0)
 		return GS_ENOMEM;
 	return GS_OK;
 }
@@ -212,8 +203,8 @@ static int lg_latency(gs_buf *b, double ms)
 	if (ms >= 1e12)
 		return gs_buf_printf(b, LG_KEY("latency_ms") "%.3f", ms);
 	us = (unsigned long)(ms * 1000.0 + 0.5);
-	if (LG_LIT(b, LG_KEY("latency_ms")) < 0 ||
-	    lg_ulong(b, us / 1000, 1) < 0 || LG_LIT(b, ".") < 0 ||
+	if (GS_BUF_LIT(b, LG_KEY("latency_ms")) < 0 ||
+	    lg_ulong(b, us / 1000, 1) < 0 || GS_BUF_LIT(b, ".") < 0 ||
 	    lg_ulong(b, us % 1000, 3) < 0)
 		return GS_ENOMEM;
 	return GS_OK;
@@ -232,7 +223,7 @@ static int lg_line(const struct lg *lg, const gs_call_info *info, gs_buf *b)
 	/* All fields below are in ABI 1.0; the check keeps a smaller
 	 * struct from an unexpected core from being read past its end. */
 	if (!LG_HAS(info, filters))
-		return LG_LIT(b, "}\n");
+		return GS_BUF_LIT(b, "}\n");
 	if ((rc = LG_KSTR(b, "stack", info->stack)) < 0 ||
 	    (rc = LG_KSTR(b, "call_id", info->call_id)) < 0 ||
 	    (rc = LG_KSTR(b, "model", info->model)) < 0)
@@ -257,15 +248,15 @@ static int lg_line(const struct lg *lg, const gs_call_info *info, gs_buf *b)
 		return rc;
 	if ((rc = LG_KLONG(b, "upstream_status", info->upstream_status)) < 0 ||
 	    (rc = LG_KSTR(b, "key_fingerprint", info->key_fingerprint)) < 0 ||
-	    (rc = LG_LIT(b, ",\"filters\":[")) < 0)
+	    (rc = GS_BUF_LIT(b, ",\"filters\":[")) < 0)
 		return rc;
 	for (size_t i = 0, n = 0; i < info->nfilters; i++) {
 		const gs_filter_report *f = &info->filters[i];
 
 		if (f->name && lg->self && !strcmp(f->name, lg->self))
 			continue;
-		if ((rc = n++ ? LG_LIT(b, ",{\"name\":")
-			      : LG_LIT(b, "{\"name\":")) < 0 ||
+		if ((rc = n++ ? GS_BUF_LIT(b, ",{\"name\":")
+			      : GS_BUF_LIT(b, "{\"name\":")) < 0 ||
 		    (rc = lg_str(b, f->name ? f->name : "")) < 0 ||
 		    (rc = LG_KSTR(b, "module", f->module)) < 0)
 			return rc;
@@ -275,12 +266,12 @@ static int lg_line(const struct lg *lg, const gs_call_info *info, gs_buf *b)
 		else
 			rc = gs_buf_printf(b, ",\"verdict\":%d",
 					   (int)f->verdict);
-		if (rc < 0 || (rc = LG_LIT(b, LG_KEY("count"))) < 0 ||
+		if (rc < 0 || (rc = GS_BUF_LIT(b, LG_KEY("count"))) < 0 ||
 		    (rc = lg_ulong(b, f->count, 1)) < 0 ||
-		    (rc = LG_LIT(b, "}")) < 0)
+		    (rc = GS_BUF_LIT(b, "}")) < 0)
 			return rc;
 	}
-	return LG_LIT(b, "]}\n");
+	return GS_BUF_LIT(b, "]}\n");
 }
 
 /* ---- sinks ------------------------------------------------------------ */

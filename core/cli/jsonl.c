@@ -84,24 +84,6 @@ static int emit_line_cjson(gs_buf *line, const gs_stack *st,
 	return ok ? 0 : -1;
 }
 
-/* Appends s as a JSON string, escaped as cJSON escapes it: '"', '\\'
- * and control characters, the short forms where JSON has them; every
- * other byte as it is. */
-/* gs_buf_append with its common case inline: an answer line is built
- * from some fifty small pieces, and a call into the library for each
- * was a tenth of what a line cost. */
-static int put(gs_buf *b, const char *s, size_t n)
-{
-	if (b->cap - b->len <= n)
-		return gs_buf_append(b, s, n);
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return GS_OK;
-}
-
-#define PUT_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
-
 #define PUT_ONES 0x0101010101010101ull
 #define PUT_HIGH 0x8080808080808080ull
 
@@ -120,15 +102,19 @@ static int put_special(unsigned char ch)
 	return ch < 0x20 || ch == '"' || ch == '\\';
 }
 
+/* Appends s as a JSON string, escaped as cJSON escapes it: '"', '\\'
+ * and control characters, the short forms where JSON has them; every
+ * other byte as it is.  An answer line is some fifty small pieces, so
+ * they go through gs_buf_add (its common case inline). */
 static int put_str(gs_buf *b, const char *s)
 {
 	size_t len, i = 0, done = 0;
 
 	if (!s)
-		return PUT_LIT(b, "null");
+		return GS_BUF_LIT(b, "null");
 	len = strlen(s);
 	/* room for the text as it is: most need no escape */
-	if (gs_buf_reserve(b, len + 2) < 0 || PUT_LIT(b, "\"") < 0)
+	if (gs_buf_reserve(b, len + 2) < 0 || GS_BUF_LIT(b, "\"") < 0)
 		return -1;
 	for (;;) {
 		unsigned char ch;
@@ -146,7 +132,7 @@ static int put_str(gs_buf *b, const char *s)
 			i++;
 		if (i == len)
 			break;
-		if (put(b, s + done, i - done) < 0)
+		if (gs_buf_add(b, s + done, i - done) < 0)
 			return -1;
 		ch = (unsigned char)s[i];
 		esc[0] = '\\';
@@ -175,13 +161,13 @@ static int put_str(gs_buf *b, const char *s)
 			snprintf(esc, sizeof esc, "\\u%04x", ch);
 			break;
 		}
-		if (put(b, esc, strlen(esc)) < 0)
+		if (gs_buf_add(b, esc, strlen(esc)) < 0)
 			return -1;
 		done = ++i;
 	}
-	if (put(b, s + done, len - done) < 0)
+	if (gs_buf_add(b, s + done, len - done) < 0)
 		return -1;
-	return PUT_LIT(b, "\"");
+	return GS_BUF_LIT(b, "\"");
 }
 
 /* Appends n and the '}' that closes its filter. */
@@ -194,7 +180,7 @@ static int put_count(gs_buf *b, unsigned long n)
 	do
 		d[--i] = (char)('0' + n % 10);
 	while ((n /= 10));
-	return put(b, d + i, sizeof d - i);
+	return gs_buf_add(b, d + i, sizeof d - i);
 }
 
 /* The same line as emit_line_cjson, without building a tree: this runs
@@ -214,12 +200,12 @@ static int emit_line(gs_buf *line, const gs_stack *st, const gs_call *c,
 			return emit_line_cjson(line, st, c, phase, verdict,
 					       text, reason);
 	gs_buf_reset(line);
-	if (PUT_LIT(line, "{\"text\":") < 0 || put_str(line, text) < 0 ||
-	    PUT_LIT(line, ",\"verdict\":") < 0 ||
+	if (GS_BUF_LIT(line, "{\"text\":") < 0 || put_str(line, text) < 0 ||
+	    GS_BUF_LIT(line, ",\"verdict\":") < 0 ||
 	    put_str(line, verdict) < 0 ||
-	    PUT_LIT(line, ",\"reason\":") < 0 ||
+	    GS_BUF_LIT(line, ",\"reason\":") < 0 ||
 	    put_str(line, reason) < 0 ||
-	    PUT_LIT(line, ",\"filters\":[") < 0)
+	    GS_BUF_LIT(line, ",\"filters\":[") < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		gs_filter_desc d;
@@ -227,17 +213,17 @@ static int emit_line(gs_buf *line, const gs_stack *st, const gs_call *c,
 		gs_stack_filter(st, i, &d);
 		if (!(d.phases & phase))
 			continue;
-		if ((first ? PUT_LIT(line, "{\"name\":")
-			   : PUT_LIT(line, ",{\"name\":")) < 0 ||
+		if ((first ? GS_BUF_LIT(line, "{\"name\":")
+			   : GS_BUF_LIT(line, ",{\"name\":")) < 0 ||
 		    put_str(line, r[i].name) < 0 ||
-		    PUT_LIT(line, ",\"verdict\":") < 0 ||
+		    GS_BUF_LIT(line, ",\"verdict\":") < 0 ||
 		    put_str(line, gs_verdict_name(r[i].verdict)) < 0 ||
-		    PUT_LIT(line, ",\"count\":") < 0 ||
+		    GS_BUF_LIT(line, ",\"count\":") < 0 ||
 		    put_count(line, r[i].count) < 0)
 			return -1;
 		first = 0;
 	}
-	return PUT_LIT(line, "]}\n") < 0 ? -1 : 0;
+	return GS_BUF_LIT(line, "]}\n") < 0 ? -1 : 0;
 }
 
 /* Parses {"text": "..."}; returns the text (borrowed from *root) or NULL

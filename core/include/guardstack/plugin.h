@@ -43,6 +43,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -209,6 +210,20 @@ typedef struct gs_buf {
 
 int gs_buf_reserve(gs_buf *b, size_t extra);
 int gs_buf_append(gs_buf *b, const char *s, size_t n);
+/* gs_buf_append with its common case (room already there) inline, for
+ * code that builds a line from many small pieces; GS_BUF_LIT appends a
+ * string literal.  Calls only gs_buf_append, so a plugin using it needs
+ * nothing newer of the core. */
+static inline int gs_buf_add(gs_buf *b, const char *s, size_t n)
+{
+	if (b->cap - b->len <= n)
+		return gs_buf_append(b, s, n);
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return GS_OK;
+}
+#define GS_BUF_LIT(b, lit) gs_buf_add((b), (lit), sizeof(lit) - 1)
 int gs_buf_puts(gs_buf *b, const char *s);
 int gs_buf_putc(gs_buf *b, char c);
 int gs_buf_printf(gs_buf *b, const char *fmt, ...) GS_PRINTF(2, 3);
