@@ -448,16 +448,12 @@ static int ip_class(int32_t c)
 	}
 }
 
-/* The stream's reading of 0 1 3 4 5 7 @ $ (as ip_stream_ascii reads
- * them), 0 for any other character. */
-static const unsigned char ip_leet_ascii[128] = {
-	['0'] = 'o', ['1'] = 'i', ['3'] = 'e', ['4'] = 'a', ['5'] = 's',
-	['7'] = 't', ['@'] = 'a', ['$'] = 's',
-};
-
+/* The stream's reading of 0 1 3 4 5 7 @ $, 0 for any other character
+ * (ip_stream_ascii reads these as letters, and letters as themselves). */
 static int32_t ip_leet(int32_t c)
 {
-	return c >= 0 && c < 0x80 ? ip_leet_ascii[c] : 0;
+	return c == '@' || c == '$' || (c >= '0' && c <= '9')
+	       ? ip_stream_ascii[c] : 0;
 }
 
 /* The second view: symbols dropped, separators between letters dropped,
@@ -505,7 +501,7 @@ int ip_view_joined(ip_view *v, const ip_units *u)
 		if (c < 0x80) {
 			k1 = ip_class_ascii[c];
 			lp[nl] = (uint32_t)i; /* a digit, @ or $: listed */
-			nl += ip_leet_ascii[c] != 0;
+			nl += ip_leet(c) != 0;
 			need++;
 		} else {
 			k1 = (uint8_t)ip_class(c);
