@@ -956,13 +956,10 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, ip_hits *h)
 			first[h->v[i].rule - nr]++;
 			m++;
 		}
-	if (m > w->poscap) {
-		ip_pos *np = gs_realloc(w->pos, m * sizeof *np);
-
-		if (!np)
+	if (m) {
+		if (!(pos = ip_grow(w->pos, &w->poscap, m, sizeof *pos, 16)))
 			return GS_ENOMEM;
-		w->pos = np;
-		w->poscap = m;
+		w->pos = pos;
 	}
 	pos = w->pos;
 	for (k = 0; k <= nr; k++) { /* counts to starts */
