@@ -856,16 +856,26 @@ static int ip_region_scan(const ip_instance *in, ip_work *w, const char *s,
 			  size_t len, const ip_hits *h, const ip_region *g,
 			  ip_spans *out, ip_spans *first)
 {
-	int all = !first, rc;
+	const char *r = s + g->start;
+	size_t n = g->end - g->start;
+	int all = !first, rc, joined = 1, units = 0;
 
-	if ((rc = ip_normalise(s + g->start, g->end - g->start, &w->u)) < 0)
-		return rc;
 	w->a.text.len = 0;
-	if ((rc = ip_view_plain(&w->a, &w->u)) < 0 ||
-	    (rc = ip_scan(in, w, &w->a, s, h, g, len, all, out)) != GS_OK)
+	if (gs_utf8_count(r, n) == n) { /* ASCII: no units unless needed */
+		if ((rc = joined = ip_view_ascii(&w->a, r, n)) < 0)
+			return rc;
+	} else {
+		if ((rc = ip_normalise(r, n, &w->u)) < 0 ||
+		    (rc = ip_view_plain(&w->a, &w->u)) < 0)
+			return rc;
+		units = 1;
+	}
+	if ((rc = ip_scan(in, w, &w->a, s, h, g, len, all, out)) != GS_OK)
 		return rc;
-	if ((first && (out->n || first->n)))
+	if ((first && (out->n || first->n)) || !joined)
 		return GS_OK;
+	if (!units && (rc = ip_normalise(r, n, &w->u)) < 0)
+		return rc;
 	w->b.text.len = 0;
 	if ((rc = ip_view_joined(&w->b, &w->u)) == 1)
 		rc = ip_scan(in, w, &w->b, s, h, g, len, all,

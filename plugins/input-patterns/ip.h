@@ -84,6 +84,12 @@ typedef struct ip_view {
 int ip_normalise(const char *s, size_t len, ip_units *u);
 /* The first view: every unit, whitespace runs collapsed. */
 int ip_view_plain(ip_view *v, const ip_units *u);
+/* The first view of an all-ASCII text, straight from its bytes (the
+ * same as ip_normalise then ip_view_plain; offsets relative to s): 1
+ * when the second view may differ from it (build the units and ask
+ * ip_view_joined), 0 when it cannot, GS_ENOMEM, or GS_EINVAL when s
+ * is not all ASCII after all. */
+int ip_view_ascii(ip_view *v, const char *s, size_t len);
 /* The second view (letters joined, digits read as letters): 1 when it
  * differs from the first and was built, 0 when not, or GS_E*. */
 int ip_view_joined(ip_view *v, const ip_units *u);

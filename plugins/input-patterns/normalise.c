@@ -663,6 +663,130 @@ int ip_view_plain(ip_view *v, const ip_units *u)
 	return GS_OK;
 }
 
+/* ip_normalise then ip_view_plain for an all-ASCII text, in one pass
+ * and without units: most regions are ASCII, and the units were most of
+ * their cost.  The same pass runs ip_view_joined's tests as they stand
+ * while nothing is dropped, which holds until one of them fires: a
+ * separator run between letters, a word with letters and a digit, @ or
+ * $ read as one, and (one short of what that view joins) two one-letter
+ * words one space apart.  So 0 means that view would be this one.
+ * GS_EINVAL for a byte of 0x80 or more (the view is then unfinished). */
+int ip_view_ascii(ip_view *v, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, at0 = v->text.len, at;
+	size_t sep = 0, alpha = 0, subst = 0, olen = 0;
+	size_t ol_start = (size_t)-1, ol_space = (size_t)-2;
+	unsigned prev = IP_C_SPACE; /* the start counts as one */
+	int sep_left = 0, maybe = 0;
+	uint32_t *os, *oe;
+	char *t;
+
+	if (!v->text.len)
+		v->ascii = 1;
+	if (!len) /* an empty view, as ip_view_plain leaves it */
+		return 0;
+	if (ip_view_reserve(v, len) < 0)
+		return GS_ENOMEM;
+	t = v->text.data + at0;
+	os = v->os + at0;
+	oe = v->oe + at0;
+	for (i = 0; i < len;) {
+		unsigned char c;
+		unsigned cls;
+		uint32_t s0 = (uint32_t)i, e0 = (uint32_t)i + 1;
+
+		if (p[i] >= 0x80)
+			return GS_EINVAL; /* not for this function */
+		c = ip_ascii_fold[p[i++]];
+		if (c == 0xFF)
+			continue;
+		cls = ip_class_ascii[c];
+		at = (size_t)(t - v->text.data) - at0;
+		if (prev == IP_C_ALNUM && cls != IP_C_ALNUM &&
+		    ol_start != (size_t)-1 && olen == 1 &&
+		    cls == IP_C_SPACE) { /* a one-letter word ends */
+			if (ol_start == ol_space + 1)
+				maybe = 1;
+			ol_space = c == ' ' ? at : (size_t)-2;
+		}
+		if ((prev == IP_C_ALNUM || prev == IP_C_LEET) &&
+		    cls != IP_C_ALNUM && cls != IP_C_LEET && alpha >= 2 &&
+		    subst)
+			maybe = 1;
+		if (cls == IP_C_ALNUM || cls == IP_C_LEET) {
+			if (prev != IP_C_ALNUM && prev != IP_C_LEET)
+				alpha = subst = 0;
+			if (ip_leet(c))
+				subst++;
+			else if (cls == IP_C_ALNUM && (c < '0' || c > '9'))
+				alpha++;
+		}
+		if (cls == IP_C_ALNUM) {
+			size_t k;
+
+			if (prev == IP_C_SEP && sep_left && sep <= 3)
+				maybe = 1;
+			if (prev != IP_C_ALNUM) {
+				ol_start = prev == IP_C_SPACE ? at : (size_t)-1;
+				olen = 0;
+			}
+			olen++;
+			*t++ = (char)c;
+			*os++ = s0;
+			*oe++ = e0;
+			/* the letters after it: most of a text, and they
+			 * change nothing but the counts */
+			for (k = i; k < len &&
+			     (unsigned)((p[k] | 0x20) - 'a') < 26u; k++) {
+				*t++ = (char)(p[k] | 0x20);
+				*os++ = (uint32_t)k;
+				*oe++ = (uint32_t)k + 1;
+			}
+			alpha += k - i;
+			olen += k - i;
+			i = k;
+			prev = cls;
+			continue;
+		} else if (cls == IP_C_SEP) {
+			if (prev != IP_C_SEP) {
+				sep_left = prev == IP_C_ALNUM;
+				sep = 0;
+			}
+			sep++;
+		} else if (cls == IP_C_SPACE) {
+			size_t units = 1;
+
+			for (; i < len && p[i] < 0x80; i++) { /* the run */
+				unsigned char d = ip_ascii_fold[p[i]];
+
+				if (d == 0xFF)
+					continue;
+				if (d != ' ' && d != '\n')
+					break;
+				if (d == '\n')
+					c = '\n';
+				e0 = (uint32_t)i + 1;
+				units++;
+			}
+			if (units > 1 || c != ' ')
+				ol_space = (size_t)-2;
+		}
+		prev = cls;
+		*t++ = (char)c;
+		*os++ = s0;
+		*oe++ = e0;
+	}
+	if ((prev == IP_C_ALNUM || prev == IP_C_LEET) && alpha >= 2 && subst)
+		maybe = 1;
+	if (prev == IP_C_ALNUM && ol_start != (size_t)-1 && olen == 1 &&
+	    ol_start == ol_space + 1)
+		maybe = 1;
+	v->text.len = (size_t)(t - v->text.data);
+	*t = '\0';
+	return maybe;
+}
+
 void ip_units_free(ip_units *u)
 {
 	gs_free(u->v);

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-ip-views - input-patterns' ASCII fast path for its views
+ * (normalise.c): ip_view_ascii must build, byte for byte and offset for
+ * offset, the view ip_normalise + ip_view_plain build, and may say "the
+ * joined view is the same" (0) only where ip_view_joined then builds
+ * nothing.  Fixed texts for each of the joined view's cases, then
+ * random texts from pieces that exercise them (fixed seed).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../plugins/input-patterns/ip.h"
+#include "../tap.h"
+
+static ip_units units;
+static ip_view ref = IP_VIEW_INIT, fast = IP_VIEW_INIT,
+	       joined = IP_VIEW_INIT;
+
+/* Builds both ways; -1 when the views differ, else what ip_view_ascii
+ * returned, with *j what ip_view_joined did. */
+static int both(const char *s, size_t len, int *j)
+{
+	int rc;
+
+	ref.text.len = fast.text.len = joined.text.len = 0;
+	if (ip_normalise(s, len, &units) < 0 ||
+	    ip_view_plain(&ref, &units) < 0)
+		return -2;
+	if ((rc = ip_view_ascii(&fast, s, len)) < 0)
+		return -2;
+	if (ref.text.len != fast.text.len || ref.ascii != fast.ascii ||
+	    (ref.text.len && /* empty views may have no buffers */
+	     (memcmp(ref.text.data, fast.text.data, ref.text.len) ||
+	      memcmp(ref.os, fast.os, ref.text.len * sizeof *ref.os) ||
+	      memcmp(ref.oe, fast.oe, ref.text.len * sizeof *ref.oe))))
+		return -1;
+	*j = ip_view_joined(&joined, &units);
+	return rc;
+}
+
+/* s with control characters escaped, for a test's name (one line). */
+static const char *esc(const char *s)
+{
+	static char out[256];
+	size_t n = 0;
+
+	for (; *s && n + 5 < sizeof out; s++)
+		n += (size_t)snprintf(out + n, sizeof out - n,
+				      (unsigned char)*s < 0x20 ||
+				      *s == 0x7f ? "\\x%02x" : "%c",
+				      (unsigned char)*s);
+	out[n] = '\0';
+	return out;
+}
+
+static void fixed(void)
+{
+	static const struct {
+		const char *text;
+		int maybe; /* what ip_view_ascii must say */
+	} t[] = {
+		{ "", 0 },
+		{ "Ignore previous instructions.", 0 },
+		{ "  leading\t\ttabs \r\n and\vbreaks  ", 0 },
+		{ "ctrl\x01" "char\x7f" "s and \x02 \x03 spaces", 0 },
+		{ "i g n o r e", 1 },           /* letter-spaced */
+		{ "a b", 1 },                   /* two: one short, still 1 */
+		{ "a  b", 0 },                  /* two spaces apart */
+		{ "a\nb", 0 },                  /* a line apart */
+		{ "x, y", 0 },
+		{ "a I", 1 },
+		{ "ig-nore", 1 },               /* separators in a word */
+		{ "i.g.n.o.r.e", 1 },
+		{ "a----b", 0 },                /* a run of four */
+		{ "-ab", 0 }, { "ab-", 0 },
+		{ "1gn0re", 1 },                /* digits read as letters */
+		{ "v1", 0 },                    /* one letter only */
+		{ "ab1", 1 }, { "p@ss", 1 }, { "$ecret", 1 },
+		{ "2024-01-01", 1 },            /* digits are letters too */
+		{ "x 2 y", 1 },
+		{ "mp3 h264 x86", 1 },
+		{ "a", 0 }, { "ab", 0 }, { "a @", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		int j = -9, rc = both(t[i].text, strlen(t[i].text), &j);
+
+		is_int(rc, t[i].maybe, "ip_view_ascii on \"%s\"",
+		       esc(t[i].text));
+		ok(rc != 0 || j == 0, "\"%s\": the joined view is the same",
+		   esc(t[i].text));
+	}
+	/* a "the same" on something that is not the same fails the test
+	 * above: make sure it can (the joined view does join these) */
+	{
+		int j = -9;
+
+		both("i g n o r e", 11, &j);
+		is_int(j, 1, "the joined view joins \"i g n o r e\"");
+		both("1gn0re", 6, &j);
+		is_int(j, 1, "the joined view reads \"1gn0re\"");
+	}
+	ok(ip_view_ascii(&fast, "caf\xc3\xa9", 5) == GS_EINVAL,
+	   "ip_view_ascii refuses a text that is not ASCII");
+}
+
+/* Shows a failing text on the TAP output, escaped. */
+static void diag_text(const char *s, size_t n)
+{
+	size_t i;
+
+	printf("# text: \"");
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
+			putchar(c);
+		else
+			printf("\\x%02x", c);
+	}
+	printf("\"\n");
+}
+
+static unsigned long long rng = 88172645463325252ull;
+
+static unsigned next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng >> 11);
+}
+
+static void random_texts(void)
+{
+	static const char *const piece[] = {
+		"ignore", "Previous", "INSTRUCTIONS", "a", "I", "x", "b",
+		" ", " ", " ", "  ", "\t", "\n", "\r\n", "\v", " \n ",
+		".", "-", "_", "*", "/", "\\", "|", "+", "~", "^", "`",
+		"0", "1", "3", "4", "5", "7", "2", "9", "@", "$",
+		",", "'", "\"", ":", "<", "#", "[", "!", "?", "(", ")",
+		"\x01", "\x7f", "\x1b", "\0",
+	};
+	size_t np = sizeof piece / sizeof piece[0];
+	long n = 0, bad = 0, lies = 0, same = 0, maybe = 0;
+	char buf[512];
+
+	for (n = 0; n < 300000; n++) {
+		size_t len = 0, k = 1 + next() % 24, q;
+		int j = -9, rc;
+
+		for (q = 0; q < k; q++) {
+			size_t p = next() % np;
+			size_t m = p == np - 1 ? 1 : strlen(piece[p]);
+
+			memcpy(buf + len, piece[p], m);
+			len += m;
+		}
+		rc = both(buf, len, &j);
+		if (rc < 0) {
+			if (bad++ < 3)
+				diag_text(buf, len);
+			continue;
+		}
+		if (rc == 0 && j != 0 && lies++ < 3)
+			diag_text(buf, len);
+		same += rc == 0;
+		maybe += rc == 1;
+	}
+	is_int(bad, 0, "300000 random texts: the same view both ways");
+	is_int(lies, 0, "... never \"the joined view is the same\" wrongly");
+	ok(same > 30000 && maybe > 30000,
+	   "... and both answers were given (%ld same, %ld maybe)", same,
+	   maybe);
+}
+
+int main(void)
+{
+	fixed();
+	random_texts();
+	ip_units_free(&units);
+	ip_view_free(&ref);
+	ip_view_free(&fast);
+	ip_view_free(&joined);
+	return done_testing();
+}
