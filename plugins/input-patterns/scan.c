@@ -29,12 +29,17 @@
 #define SC_BITS 65536u
 #define SC_LONG 8                   /* key words this long use GRAM8 */
 
+/* What a hit needs of its word is in its entry (32 bytes), so that the
+ * word itself (sc_word, 80 bytes, seldom in cache) is read only for the
+ * letters of a word longer than SC_TAIL. */
 typedef struct sc_entry {
 	uint64_t key;  /* the word's last 4 (or 8) letters, or 3 + one before */
 	uint64_t tail; /* its last SC_TAIL letters at most, and (top 4 bits)
 			* how many: one compare with the state checks them */
 	uint32_t word;
-	uint32_t hash; /* sc_hash(key) */
+	uint32_t len;    /* the word's letters */
+	uint32_t rules;  /* its rules: sc->rules[rules .. rules + nrules) */
+	uint32_t nrules;
 } sc_entry;
 
 typedef struct sc_word {
@@ -94,27 +99,32 @@ static int sc_entry_cmp(const void *a, const void *b)
 {
 	const sc_entry *x = a, *y = b;
 
-	if (x->hash != y->hash)
-		return (x->hash > y->hash) - (x->hash < y->hash);
+	uint32_t hx = sc_hash(x->key), hy = sc_hash(y->key);
+
+	if (hx != hy)
+		return (hx > hy) - (hx < hy);
 	if (x->key != y->key)
 		return (x->key > y->key) - (x->key < y->key);
 	return (x->word > y->word) - (x->word < y->word);
 }
 
-static int sc_add_entry(sc_table *t, uint64_t key, uint64_t tail,
-			uint32_t word)
+static int sc_add_entry(const ip_scanner *sc, sc_table *t, uint64_t key,
+			uint64_t tail, uint32_t word)
 {
-	uint32_t h = sc_hash(key);
+	const sc_word *w = &sc->word[word];
 	sc_entry *v = ip_grow(t->entry, &t->cap, t->n + 1, sizeof *v, 256);
 
 	if (!v)
 		return GS_ENOMEM;
 	t->entry = v;
-	t->entry[t->n].key = key;
-	t->entry[t->n].tail = tail;
-	t->entry[t->n].hash = h;
-	t->entry[t->n++].word = word;
-	sc_bit_set(t->bits, h);
+	v += t->n++;
+	v->key = key;
+	v->tail = tail;
+	v->word = word;
+	v->len = w->len;
+	v->rules = (uint32_t)(w->rules - sc->rules);
+	v->nrules = w->nrules;
+	sc_bit_set(t->bits, sc_hash(key));
 	return GS_OK;
 }
 
@@ -146,12 +156,13 @@ static int sc_table_index(sc_table *t)
 		return GS_ENOMEM;
 	memset(t->first, 0, sizeof t->first);
 	for (k = 0; k < t->n; k++)
-		t->first[(t->entry[k].hash >> (16 - SC_BUCKET_BITS)) + 1]++;
+		t->first[(sc_hash(t->entry[k].key) >> (16 - SC_BUCKET_BITS)) +
+			 1]++;
 	for (b = 0; b < 1u << SC_BUCKET_BITS; b++)
 		t->first[b + 1] += t->first[b];
 	for (k = 0; k < t->n; k++)
-		v[t->first[t->entry[k].hash >> (16 - SC_BUCKET_BITS)]++] =
-			t->entry[k];
+		v[t->first[sc_hash(t->entry[k].key) >>
+			   (16 - SC_BUCKET_BITS)]++] = t->entry[k];
 	for (b = 1u << SC_BUCKET_BITS; b > 0; b--) /* starts again */
 		t->first[b] = t->first[b - 1];
 	t->first[0] = 0;
@@ -288,7 +299,7 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 		if (w->len >= SC_LONG) {
 			for (j = SC_LONG; j > 0; j--)
 				key = key << 5 | e[-(int)j];
-			if (sc_add_entry(&sc->t8, key, sc_tail(w),
+			if (sc_add_entry(sc, &sc->t8, key, sc_tail(w),
 					 (uint32_t)k) < 0)
 				goto nomem;
 			sc_bit_set(sc->long4, sc_hash(key & SC_GRAM4));
@@ -298,7 +309,7 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 		for (j = w->len < 4 ? 3 : 4; j > 0; j--)
 			key = key << 5 | e[-(int)j];
 		if (w->len >= 4) {
-			if (sc_add_entry(&sc->t4, key, sc_tail(w),
+			if (sc_add_entry(sc, &sc->t4, key, sc_tail(w),
 					 (uint32_t)k) < 0)
 				goto nomem;
 			sc_bit_set(sc->any4, sc_hash(key));
@@ -306,7 +317,7 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
 		}
 		/* three letters: any letter, or none, before them */
 		for (c = 0; c <= 26; c++) {
-			if (sc_add_entry(&sc->t4, (uint64_t)c << 15 | key,
+			if (sc_add_entry(sc, &sc->t4, (uint64_t)c << 15 | key,
 					 sc_tail(w), (uint32_t)k) < 0)
 				goto nomem;
 			sc_bit_set(sc->any4, sc_hash((uint64_t)c << 15 | key));
@@ -421,19 +432,21 @@ static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
 		    (st->gram & ((1ull << 5 * tl) - 1)) !=
 		    (e->tail & SC_GRAM12))
 			continue;
-		w = &sc->word[e->word];
-		if (w->len > st->n)
+		if (e->len > st->n)
 			continue;
-		for (j = tl; j < w->len; j++) /* the rest, from the ring */
-			if (st->ring[(st->n - 1 - j) % SC_RING] !=
-			    w->code[w->len - 1 - j])
-				break;
-		if (j < w->len)
-			continue;
-		for (r = 0; r < w->nrules; r++)
-			if (sc_hits_put(out, w->rules[r],
-					st->at[(st->n - w->len) % SC_RING],
-					end, st->n - w->len, st->n) < 0)
+		if (e->len > tl) { /* the rest, from the ring */
+			w = &sc->word[e->word];
+			for (j = tl; j < w->len; j++)
+				if (st->ring[(st->n - 1 - j) % SC_RING] !=
+				    w->code[w->len - 1 - j])
+					break;
+			if (j < w->len)
+				continue;
+		}
+		for (r = 0; r < e->nrules; r++)
+			if (sc_hits_put(out, sc->rules[e->rules + r],
+					st->at[(st->n - e->len) % SC_RING],
+					end, st->n - e->len, st->n) < 0)
 				return GS_ENOMEM;
 	}
 	return GS_OK;
