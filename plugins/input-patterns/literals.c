@@ -106,6 +106,10 @@ typedef struct linfo {
 	 * part whose every match starts with a letter. */
 	int wb;      /* this atom is \b or ^ */
 	int nw;      /* every character it consumes is a non-word one */
+	int nwe;     /* every match that consumes one ends with such a one
+		      * ("(?:[\w-]{1,40}\s+){0,2}"); nw implies it */
+	int wbe;     /* after every match, a word starts (or none does): as
+		      * a \b, for "(?:(?<![^\n])\s*|(?<=[.!?]\s))" */
 	int min1;    /* consumes at least one character */
 	int lstart;  /* every match starts with an ASCII letter */
 	int fkw;     /* fs starts a word: KW_NO, KW_YES or KW_INHERIT (when
@@ -904,9 +908,33 @@ static int lit_class(lparse *l, linfo *out)
 static int lit_alt(lparse *l, linfo *out);
 
 /* (...) after the parenthesis. */
+/* Whether a negative lookbehind's body, at p, is "[^S])" with S only
+ * non-word ASCII characters ("(?<![^\n])", "(?<![^\n.!?;])"): then the
+ * character before is one of S or there is none, a non-word one either
+ * way. */
+static int lit_nonword_behind(const char *p)
+{
+	if (p[0] != '[' || p[1] != '^' || p[2] == ']')
+		return 0;
+	for (p += 2; *p != ']'; p++) {
+		if (*p == '\\') {
+			p++;
+			if (!*p || (lit_wordch((unsigned char)*p) &&
+				    !strchr("nrtfvs", *p)) ||
+			    (unsigned char)*p >= 0x80)
+				return 0;
+		} else if (!*p || lit_wordch((unsigned char)*p) ||
+			   (unsigned char)*p >= 0x80 || *p == '-' ||
+			   *p == '[') {
+			return 0;
+		}
+	}
+	return p[1] == ')';
+}
+
 static int lit_group(lparse *l, linfo *out)
 {
-	int look = 0, rc;
+	int look = 0, behind = 0, rc;
 
 	memset(out, 0, sizeof *out);
 	if (*l->p == '*') { /* (*VERB): refused elsewhere; not ours */
@@ -924,6 +952,9 @@ static int lit_group(lparse *l, linfo *out)
 		} else if (*p == '<' && (p[1] == '=' || p[1] == '!')) {
 			l->p += 2;
 			look = 1;
+			/* 1: the character before is a non-word one; 2: so if
+			 * every character the body consumes is one */
+			behind = p[1] == '!' ? lit_nonword_behind(l->p) : 2;
 		} else if (*p == '#') {
 			const char *e = strchr(p, ')');
 
@@ -962,8 +993,13 @@ static int lit_group(lparse *l, linfo *out)
 	}
 	l->p++;
 	if (look) { /* an assertion consumes nothing */
+		int wb = behind == 1 ||
+			 (behind == 2 && out->nw && out->min1);
+
 		linfo_free(out);
-		return linfo_exact1(l, out, "", 0, 0);
+		rc = linfo_exact1(l, out, "", 0, 0);
+		out->wb = wb; /* as a \b: a word starts after it, or none */
+		return rc;
 	}
 	return 0;
 }
@@ -1071,6 +1107,8 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 	r.min1 = min >= 1 && a->min1;
 	r.lstart = min >= 1 && a->lstart;
 	r.nw = a->nw;
+	r.nwe = a->nw || a->nwe;
+	r.wbe = min >= 1 && a->wbe;
 	/* a view has no two white-space characters in a row */
 	if (a->ws)
 		r.maxv = a->maxv ? 1 : 0;
@@ -1095,6 +1133,8 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 		a->ws = r.ws;
 		a->min1 = r.min1 && maxv > 0;
 		a->nw = r.nw;
+		a->nwe = r.nwe;
+		a->wbe = r.wbe;
 		return 0;
 	}
 	/* small bounded repeats of an exact set stay exact */
@@ -1182,8 +1222,11 @@ static int lprod_append(lprod *p, const linfo *a, int st)
 		if (lset_has_empty(&a->ex)) {
 			p->lead = lit_add(p->lead, a->maxv);
 		} else {
-			/* st already says what came before this atom */
-			p->kw = a->lead == 0 && a->lstart ? st : KW_NO;
+			/* st already says what came before this atom, unless
+			 * the atom itself knows ("(?:\byou|\bu)") */
+			int k = linfo_exkw(a);
+
+			p->kw = k == KW_INHERIT ? st : k;
 			p->lead = lit_add(p->lead, a->lead);
 			p->fixed = 1;
 		}
@@ -1308,7 +1351,7 @@ static int lit_seq(lparse *l, linfo *out)
 	size_t before = 0, pre = 0; /* atoms before the product */
 	size_t maxl = 0;
 	int psrc = ++l->nsrc; /* the product's part, for linfo.fs_src */
-	int exact = 1, in_q = 0, ws = 1, first = 1, nw = 1;
+	int exact = 1, in_q = 0, ws = 1, first = 1, nw = 1, nwe = 0;
 	int st = KW_INHERIT; /* a \b right before here? (see linfo) */
 	lsec sec;
 
@@ -1392,16 +1435,24 @@ static int lit_seq(lparse *l, linfo *out)
 			}
 		}
 		/* what comes before the next atom: a non-word character
-		 * after \b, or after an atom that always consumes only such
-		 * characters; an optional one leaves the claim as it was */
-		if (a.wb || (a.nw && a.min1))
+		 * after \b (or a lookbehind that says so), or after an atom
+		 * that always consumes something and ends with such a
+		 * character; an optional one leaves the claim as it was */
+		a.nwe = a.nwe || a.nw;
+		if (a.wb || a.wbe || (a.nwe && a.min1))
 			st = KW_YES;
-		else if (a.maxv && !a.nw)
+		else if (a.maxv && !a.nwe)
 			st = KW_NO;
+		if (a.nwe && a.min1)
+			nwe = 1;
+		else if (a.maxv && !a.nwe)
+			nwe = 0;
 		linfo_free(&a);
 	}
 	out->ws = ws;
 	out->nw = nw;
+	out->nwe = nwe;
+	out->wbe = st == KW_YES;
 	out->maxl = maxl;
 	if (exact) {
 		out->sec = NULL; /* nothing was offered */
@@ -1436,7 +1487,7 @@ static int lit_alt(lparse *l, linfo *out)
 	int nb = 0, npaired = 0, paired = 0;
 
 	memset(out, 0, sizeof *out);
-	out->min1 = out->lstart = out->nw = 1;
+	out->min1 = out->lstart = out->nw = out->nwe = out->wbe = 1;
 	for (;;) {
 		linfo b;
 		const lset *best;
@@ -1453,6 +1504,8 @@ static int lit_alt(lparse *l, linfo *out)
 		out->min1 = out->min1 && b.min1;
 		out->lstart = out->lstart && b.lstart;
 		out->nw = out->nw && b.nw;
+		out->nwe = out->nwe && (b.nwe || !b.maxv);
+		out->wbe = out->wbe && b.wbe;
 		nb++;
 		if (b.maxv > out->maxv)
 			out->maxv = b.maxv;
@@ -1526,7 +1579,7 @@ static int lit_alt(lparse *l, linfo *out)
 	}
 	out->ws = ws;
 	if (!nb)
-		out->min1 = out->lstart = 0;
+		out->min1 = out->lstart = out->nwe = out->wbe = 0;
 	for (k = 0; fac && npaired && k < nur; k++) { /* before fs sorts */
 		size_t j;
 

@@ -140,6 +140,22 @@ static void extraction(void)
 	is_str(keys_pre("^system\\s*:", 1), "w0:system", "after ^");
 	is_str(keys_pre("(?<!not\\s)\\s*#\\s*system", 1), "w3:system",
 	       "lookbehinds count nothing, runs of space one");
+	is_str(keys_pre("(?<![^\\n])\\s*dan\\s*:", 1), "w1:dan",
+	       "after a lookbehind for a line start: a word start");
+	is_str(keys_pre("(?:(?<![^\\n.!?;])\\s*|(?<=[.!?;]\\s))never", 1),
+	       "w1:never", "after either of two such lookbehinds");
+	is_str(keys_pre("(?<![^a])dan", 1), "0:dan",
+	       "a lookbehind that lets a letter before: no claim");
+	is_str(keys_pre("(?<![^\\n\\w])dan", 1), "0:dan",
+	       "... nor one that lets any word character before");
+	is_str(keys_pre("(?<=x\\s)dan", 1), "0:dan",
+	       "a lookbehind that holds a word character: no claim");
+	is_str(keys_pre("\\bai\\s+(?:[\\w-]{1,40}\\s+){0,2}?dan", 1),
+	       "w85:dan", "after words that each end with a space");
+	is_str(keys_pre("x(?:[\\w-]{1,40}\\s+){0,2}?dan", 1), "83:dan",
+	       "... that may be none, after a letter: no claim");
+	is_str(keys_pre("(?:\\byou\\s+now|\\bnow\\s+you)", 1),
+	       "w0:nowyou,younow", "\\b inside the group that starts the key");
 	is_str(keys_pre("(?:the\\s+)?instructions", 1),
 	       "4:instructions,theinstructions", "an optional lead word");
 	is_str(keys_pre("[^x]{0,4}disregard", 1), "4:disregard",
