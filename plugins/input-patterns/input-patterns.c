@@ -121,6 +121,7 @@ typedef struct ip_rule {
 	int paired;         /* ... holds a second key word (rule + nrule in
 			     * the scanner), apart from it and at most span
 			     * letters of the stream in all (see ip_lits) */
+	int wstart2;        /* ... one that starts a word */
 	size_t span;
 	/* Punctuation every match consumes (need.c), and the most letters of
 	 * the stream a match holds (IP_PRE_UNKNOWN: no bound); need all zero
@@ -945,12 +946,27 @@ static int ip_regions_scan(const ip_instance *in, ip_work *w, const char *s,
 	return GS_OK;
 }
 
+/* Whether the key word whose first letter's character starts at s[at] is
+ * inside a word: an ASCII letter right after an ASCII letter, digit or _
+ * stays right after a word character in either view, so no \b (nor a
+ * space, nor a line start) can come between them.  (Not so for other
+ * characters: a run of tag characters is read as a word of its own.) */
+static int ip_inside_word(const char *s, size_t at)
+{
+	unsigned char c = at ? (unsigned char)s[at - 1] : ' ';
+
+	return (unsigned char)s[at] < 0x80 &&
+	       ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9') || c == '_');
+}
+
 /* Drops the hits of paired rules' key words that no second key word of
  * theirs could share a match with: a match holds one of each, apart
  * (no letter in common), and at most span letters in all; then drops
  * the second key words' hits.  Sound, so matches stay where they were:
  * a match's own key word keeps its own second one. */
-static int ip_hits_pair(const ip_instance *in, ip_work *w, ip_hits *h)
+static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
+			ip_hits *h)
 {
 	size_t nr = in->nrule, i, k, n = 0, m = 0, at = 0;
 	size_t *first;
@@ -963,6 +979,13 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, ip_hits *h)
 	memset(first, 0, (nr + 1) * sizeof *first);
 	for (i = 0; i < h->n; i++)
 		if (h->v[i].rule >= nr && h->v[i].rule < 2 * nr) {
+			/* inside a word, where the rule's can only start one:
+			 * no use (and moved past the rules' numbers) */
+			if (in->rule[h->v[i].rule - nr].wstart2 &&
+			    ip_inside_word(s, h->v[i].start)) {
+				h->v[i].rule = UINT32_MAX;
+				continue;
+			}
 			first[h->v[i].rule - nr]++;
 			m++;
 		}
@@ -999,6 +1022,8 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, ip_hits *h)
 	for (i = 0; i < h->n; i++) {
 		ip_hit *x = &h->v[i];
 
+		if (x->rule == UINT32_MAX)
+			continue; /* a second key word set aside above */
 		if (x->rule >= 2 * nr) { /* needs no second key word */
 			x->rule -= (uint32_t)(2 * nr);
 			h->v[n++] = *x;
@@ -1016,23 +1041,15 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, ip_hits *h)
 	return GS_OK;
 }
 
-/* Drops the key words found inside a word for rules whose key words
- * start one: an ASCII key letter right after an ASCII letter, digit or _
- * stays right after a word character in either view, so no \b can be
- * between them.  (Not so for other characters: a run of tag characters
- * is read as a word of its own.) */
+/* Drops the key words found inside a word (ip_inside_word) for rules
+ * whose key words start one. */
 static void ip_hits_word(const ip_instance *in, const char *s, ip_hits *h)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < h->n; i++) {
-		size_t at = h->v[i].start;
-		unsigned char c = at ? (unsigned char)s[at - 1] : ' ';
-
 		if (in->rule[h->v[i].rule].wstart &&
-		    (unsigned char)s[at] < 0x80 &&
-		    ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		     (c >= '0' && c <= '9') || c == '_'))
+		    ip_inside_word(s, h->v[i].start))
 			continue;
 		h->v[n++] = h->v[i];
 	}
@@ -1111,7 +1128,7 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 		return GS_ELIMIT;
 	if (in->prefilter && !in->unkeyed) {
 		if ((rc = ip_scanner_run(in->scanner, s, len, h)) < 0 ||
-		    (in->paired && (rc = ip_hits_pair(in, w, h)) < 0))
+		    (in->paired && (rc = ip_hits_pair(in, w, s, h)) < 0))
 			return rc;
 		ip_hits_word(in, s, h);
 		if (in->needy)
@@ -1533,7 +1550,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	v->code = code;
 	atomic_init(&v->jit, NULL);
 	atomic_init(&v->uses, 0);
-	v->wstart = v->paired = 0;
+	v->wstart = v->paired = v->wstart2 = 0;
 	v->span = 0;
 	v->need[0] = v->need[1] = 0;
 	v->letters = IP_PRE_UNKNOWN;
@@ -1557,6 +1574,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 		v->pre = lv[in->nrule - 1].pre;
 		v->wstart = lv[in->nrule - 1].wstart;
 		v->paired = lv[in->nrule - 1].n2 > 0;
+		v->wstart2 = lv[in->nrule - 1].wstart2;
 		v->span = lv[in->nrule - 1].span;
 		in->paired |= v->paired;
 		v->letters = lv[in->nrule - 1].letters;

@@ -123,6 +123,8 @@ typedef struct ip_lits {
 	char **v2;
 	size_t n2;
 	size_t span;
+	int wstart2;  /* every match holds one of v2 that starts a word (as
+		       * wstart for v): the others are no use to pair */
 	/* Those of v that come (also) from alternatives without second key
 	 * words: a hit of one of these needs none. */
 	char **vu;

@@ -73,6 +73,7 @@ typedef struct lsec {
 	lset fs2b, fs2c, fs2cu;
 	double f2bscore;
 	int fs2b_src, fs2c_src;
+	int f2bkw, f2ckw; /* as linfo.f2kw */
 } lsec;
 
 typedef struct linfo {
@@ -94,6 +95,8 @@ typedef struct linfo {
 	lset fs2;    /* a match's occurrence of it never overlaps the one of
 		      * fs it holds: the two come from different atoms */
 	double f2score; /* lset_score(fs2) */
+	int f2kw;    /* fs2 starts a word (KW_*, as fkw for fs): there is an
+		      * occurrence of it that does in every match */
 	lset fsu;    /* the strings of fs a match may hold without one of fs2
 		      * (from alternatives that have no second set) */
 	/* While a sequence is read: which part fs came from, and fs2 (the
@@ -477,7 +480,8 @@ static lset *linfo_best(linfo *i, size_t *pre, int *kw)
 
 /* Keeps cand (from part src of a sequence) as info's second set when it
  * is rarer than the one kept, or as the runner-up from another part. */
-static void linfo_offer2(linfo *i, lset *cand, int src, double sc)
+static void linfo_offer2(linfo *i, lset *cand, int src, double sc,
+			 int kw)
 {
 	lset tmp;
 	int first;
@@ -499,6 +503,7 @@ static void linfo_offer2(linfo *i, lset *cand, int src, double sc)
 		i->sec->fac2b = 1;
 		i->sec->f2bscore = sc;
 		i->sec->fs2b_src = src;
+		i->sec->f2bkw = kw;
 		return;
 	}
 	if (i->fac2 && i->sec && src != i->fs2_src) { /* old first: runner-up */
@@ -507,6 +512,7 @@ static void linfo_offer2(linfo *i, lset *cand, int src, double sc)
 		i->sec->fac2b = 1;
 		i->sec->f2bscore = i->f2score;
 		i->sec->fs2b_src = i->fs2_src;
+		i->sec->f2bkw = i->f2kw;
 	} else {
 		lset_free(&i->fs2);
 	}
@@ -514,6 +520,7 @@ static void linfo_offer2(linfo *i, lset *cand, int src, double sc)
 	i->fac2 = 1;
 	i->f2score = sc;
 	i->fs2_src = src;
+	i->f2kw = kw;
 }
 
 /* Keeps cand (from part src of a sequence; candu: its strings without a
@@ -531,7 +538,7 @@ static int linfo_offer(linfo *i, lset *cand, size_t pre, int kw, int src,
 	if (!cand || sc >= 1e9)
 		return 0;
 	if (i->fac && i->fcost <= sc) {
-		linfo_offer2(i, cand, src, score);
+		linfo_offer2(i, cand, src, score, kw);
 		return 0;
 	}
 	tmp = lset_take(cand);
@@ -539,7 +546,7 @@ static int linfo_offer(linfo *i, lset *cand, size_t pre, int kw, int src,
 		tmpu = lset_take(candu);
 	if (i->fac)
 		linfo_offer2(i, &i->fs, i->fs_src,
-			     i->fcost / lit_pre_weight(i->fpre));
+			     i->fcost / lit_pre_weight(i->fpre), i->fkw);
 	lset_free(&i->fs);
 	lset_free(&i->fsu);
 	i->fs = tmp;
@@ -574,7 +581,7 @@ static void linfo_offer_atom(linfo *out, linfo *a, lset *best, size_t pre,
 	if (!own)
 		return;
 	if (!cond) {
-		linfo_offer2(out, &a->fs2, src, a->f2score);
+		linfo_offer2(out, &a->fs2, src, a->f2score, a->f2kw);
 		return;
 	}
 	if (!won || !out->sec)
@@ -585,6 +592,7 @@ static void linfo_offer_atom(linfo *out, linfo *a, lset *best, size_t pre,
 	out->sec->fs2cu = lset_take(&out->fsu); /* moved there from a */
 	out->sec->fac2c = 1;
 	out->sec->fs2c_src = src;
+	out->sec->f2ckw = a->f2kw;
 }
 
 /* At the end of a sequence (or repeat): the second set.  One from
@@ -604,6 +612,7 @@ static void linfo_seq_done(linfo *i)
 		c->fs2b = t;
 		i->f2score = c->f2bscore;
 		i->fs2_src = c->fs2b_src;
+		i->f2kw = c->f2bkw;
 	}
 	if (!i->fac) {
 		i->fac2 = 0;
@@ -616,6 +625,7 @@ static void linfo_seq_done(linfo *i)
 		c->fs2c = t;
 		i->fac2 = 1;
 		i->f2score = lset_score(&i->fs2);
+		i->f2kw = c->f2ckw;
 		t = i->fsu;
 		i->fsu = c->fs2cu;
 		c->fs2cu = t;
@@ -907,7 +917,6 @@ static int lit_class(lparse *l, linfo *out)
 
 static int lit_alt(lparse *l, linfo *out);
 
-/* (...) after the parenthesis. */
 /* Whether a negative lookbehind's body, at p, is "[^S])" with S only
  * non-word ASCII characters ("(?<![^\n])", "(?<![^\n.!?;])"): then the
  * character before is one of S or there is none, a non-word one either
@@ -932,6 +941,7 @@ static int lit_nonword_behind(const char *p)
 	return p[1] == ')';
 }
 
+/* (...) after the parenthesis. */
 static int lit_group(lparse *l, linfo *out)
 {
 	int look = 0, behind = 0, rc;
@@ -1422,6 +1432,8 @@ static int lit_seq(lparse *l, linfo *out)
 			lset *best = linfo_best(&a, &pre, &kw);
 
 			exact = 0;
+			if (a.f2kw == KW_INHERIT) /* as for the first set */
+				a.f2kw = st;
 			linfo_offer(out, &p.cur, lit_add(before, p.lead),
 				    p.fixed ? p.kw : KW_NO, psrc, NULL);
 			linfo_offer_atom(out, &a, best,
@@ -1484,7 +1496,7 @@ static int lit_alt(lparse *l, linfo *out)
 	lset fs = LSET_INIT, fs2 = LSET_INIT, fsu = LSET_INIT;
 	size_t fpre = 0, *ur = NULL, nur = 0, urcap = 0, k; /* see below */
 	int exact = 1, fac = 1, ws = 1, fkw = KW_YES, xkw = KW_YES;
-	int nb = 0, npaired = 0, paired = 0;
+	int nb = 0, npaired = 0, paired = 0, f2kw = KW_YES;
 
 	memset(out, 0, sizeof *out);
 	out->min1 = out->lstart = out->nw = out->nwe = out->wbe = 1;
@@ -1528,6 +1540,10 @@ static int lit_alt(lparse *l, linfo *out)
 			goto nomem;
 		}
 		npaired += paired;
+		if (paired && (b.f2kw == KW_NO || f2kw == KW_NO))
+			f2kw = KW_NO;
+		else if (paired && b.f2kw == KW_INHERIT)
+			f2kw = KW_INHERIT;
 		if (kw == KW_NO || fkw == KW_NO)
 			fkw = KW_NO;
 		else if (kw == KW_INHERIT)
@@ -1609,6 +1625,7 @@ static int lit_alt(lparse *l, linfo *out)
 		out->fsu = fsu;
 		out->fac2 = 1;
 		out->f2score = lset_score(&fs2);
+		out->f2kw = f2kw;
 	} else {
 		lset_free(&fs2);
 		lset_free(&fsu);
@@ -1766,6 +1783,7 @@ static int lit_extract(const char *pattern, ip_lits *out)
 
 		rc = !s2 ? GS_ENOMEM : lit_words(s2, n2, &out->v2, &out->n2);
 		gs_free(s2);
+		out->wstart2 = top.f2kw == KW_YES;
 		if (rc == GS_OK)
 			rc = lit_unpaired(sorted, ns, &top.fsu, out);
 		out->span = top.maxl;

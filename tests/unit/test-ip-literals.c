@@ -73,7 +73,7 @@ static const char *keys2(const char *pat)
 			ip_lits_free(&l);
 		return rc < 0 ? "ENOMEM" : "-";
 	}
-	snprintf(out, sizeof out, "%zu:", l.span);
+	snprintf(out, sizeof out, "%s%zu:", l.wstart2 ? "w" : "", l.span);
 	join(out, sizeof out, "", l.v2, l.n2);
 	join(out, sizeof out, " unpaired:", l.vu, l.nu);
 	ip_lits_free(&l);
@@ -172,7 +172,7 @@ static void extraction(void)
 	is_str(keys2("\\bignore\\s+(?:all\\s+)?previous\\s+instructions"),
 	       "-", "an exact rule needs no second key words");
 	is_str(keys2("\\b(?:ignore|forget)\\s+[\\w'-]{1,40}\\s+"
-		     "(?:instructions|rules)"), "58:instructions,rules",
+		     "(?:instructions|rules)"), "w58:instructions,rules",
 	       "second key words after a bounded word: 6 + 40 + 12 letters");
 	is_str(keys2("\\bignore\\s+[\\w'-]+\\s+instructions"), "-",
 	       "no bound on the letters of a match: none");
@@ -181,20 +181,29 @@ static void extraction(void)
 	is_str(keys2("\\bignore\\s+\\d+\\s+instructions"), "-",
 	       "digits are letters in the stream: \\d+ has no bound");
 	is_str(keys2("\\bignore\\s+.{0,20}\\s+instructions"),
-	       "38:instructions", "any character may be a letter");
+	       "w38:instructions", "any character may be a letter");
 	is_str(keys2("\\bignore\\s{1,99}[,;:]{0,50}[\\w-]{1,4}\\s+"
-		     "instructions"), "22:instructions",
+		     "instructions"), "w22:instructions",
 	       "space and punctuation hold no letters");
 	is_str(keys2("\\b(?:ignore\\s+[\\w-]{1,10}\\s+rules|overrideall)"),
-	       "21:rules unpaired:overrideall",
+	       "w21:rules unpaired:overrideall",
 	       "an alternative without a second part: its key words need "
 	       "none");
 	is_str(keys_pre("\\bact\\s+[\\w-]{1,9}\\s+(?:unrestricted|"
 			"free\\s+[\\w-]{1,9}\\s+rules)", 1),
 	       "w14:free,unrestricted", "a common word loses the first set...");
 	is_str(keys2("\\bact\\s+[\\w-]{1,9}\\s+(?:unrestricted|"
-		     "free\\s+[\\w-]{1,9}\\s+rules)"), "30:act",
+		     "free\\s+[\\w-]{1,9}\\s+rules)"), "w30:act",
 	       "... and, from another part, pairs every key word");
+	/* "w": every match holds a second key word that starts a word */
+	is_str(keys2("\\bignore\\s*[\\w-]{0,10}\\s*instructions"),
+	       "28:instructions", "second key words maybe inside a word");
+	is_str(keys2("\\bignore\\s+[\\w-]{1,10}rules"), "21:rules",
+	       "... right after word characters");
+	is_str(keys2("\\bignore\\s+[\\w-]{1,10}\\s+(?:\\brules|x?laws)"),
+	       "21:laws,rules,xlaws", "... in one alternative");
+	is_str(keys2("\\bignore\\s+[\\w-]{1,10}\\s+(?:\\brules|\\blaws)"),
+	       "w21:laws,rules", "... in none");
 }
 
 /* The punctuation need.c says every match of pat consumes, in code
