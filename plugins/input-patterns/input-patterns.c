@@ -17,8 +17,10 @@
  * key words count only with a second key word of the rule near enough,
  * and, for a rule every match of which consumes certain punctuation
  * (need.c: "#", "<", "["), with that punctuation near enough.  A text
- * with no key word costs one pass and no matching.  Rules the parser
- * cannot read run on every text.  `prefilter = no` runs every rule on
+ * with no key word costs one pass and no matching.  A rule's top-level
+ * alternatives are kept apart as rules of their own (the same name, in
+ * order), so that each gets key words and a reach of its own.  Rules the
+ * parser cannot read run on every text.  `prefilter = no` runs every rule on
  * every whole text instead: the reference the tests compare the
  * prefilter with.  Either way the result is what one alternation of all
  * rules in file order would give: the leftmost match wins, and at one
@@ -1532,17 +1534,21 @@ static long ip_seen_add(ip_seen *s, const char *name, long line)
 	return 0;
 }
 
-/* Adds a compiled rule and its key words (lits[] grows with it). */
+/* Adds a compiled rule and its key words (lits[] grows with it): kw,
+ * ip_lit_extract's for pat, which move to lits (rc: what it returned),
+ * or NULL to extract them here. */
 static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
-		       const char *pat, pcre2_code *code)
+		       const char *pat, pcre2_code *code, ip_lits *kw,
+		       int rc)
 {
 	ip_rule *v = gs_realloc(in->rule, (in->nrule + 1) * sizeof *v);
 	ip_lits *lv;
 	uint32_t lb = 0;
-	int rc;
 
 	if (!v) {
 		pcre2_code_free(code);
+		if (kw)
+			ip_lits_free(kw);
 		return GS_ENOMEM;
 	}
 	in->rule = v;
@@ -1556,14 +1562,21 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	v->letters = IP_PRE_UNKNOWN;
 	if (!(v->name = gs_strndup(name, strlen(name)))) {
 		pcre2_code_free(code);
+		if (kw)
+			ip_lits_free(kw);
 		return GS_ENOMEM;
 	}
 	in->nrule++;
-	if (!(lv = gs_realloc(*lits, in->nrule * sizeof *lv)))
+	if (!(lv = gs_realloc(*lits, in->nrule * sizeof *lv))) {
+		if (kw)
+			ip_lits_free(kw);
 		return GS_ENOMEM;
+	}
 	*lits = lv;
 	memset(&lv[in->nrule - 1], 0, sizeof *lv);
-	if ((rc = ip_lit_extract(pat, &lv[in->nrule - 1])) < 0)
+	if (kw)
+		lv[in->nrule - 1] = *kw;
+	else if ((rc = ip_lit_extract(pat, &lv[in->nrule - 1])) < 0)
 		return rc;
 	/* a lookbehind longer than the context a window keeps before where
 	 * it is searched could look at text the window does not hold */
@@ -1629,6 +1642,130 @@ out:
 	return rc;
 }
 
+/* Where pat's top-level alternatives start (offsets; the '|' before one
+ * ends the one before): how many, or 0 when it has one or must stay
+ * whole: an option setting at its top ("(?s)" reaches into the
+ * alternatives after it), \Q...\E or a comment (read as text), more
+ * than IP_ALTS_MAX, or brackets that do not balance. */
+#define IP_ALTS_MAX 64
+static size_t ip_alternatives(const char *pat, size_t *start)
+{
+	const char *p = pat;
+	size_t n = 1, depth = 0;
+
+	start[0] = 0;
+	while (*p) {
+		if (*p == '\\') {
+			if (!p[1] || p[1] == 'Q')
+				return 0;
+			p += 2;
+		} else if (*p == '[') { /* a class: | and ( are themselves */
+			p += 1 + (p[1] == '^');
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']') {
+				if (*p == '\\' && !p[1])
+					return 0;
+				if (*p == '[' && p[1] == ':') {
+					const char *e = strstr(p + 2, ":]");
+
+					if (!e)
+						return 0;
+					p = e + 2;
+				} else {
+					p += *p == '\\' ? 2 : 1;
+				}
+			}
+			if (!*p)
+				return 0;
+			p++;
+		} else if (*p == '(') {
+			const char *q = p + 2;
+
+			if (p[1] == '?' && p[2] == '#')
+				return 0;
+			while (p[1] == '?' && *q && strchr("imnsxJU^-", *q))
+				q++;
+			if (!depth && p[1] == '?' && q > p + 2 && *q == ')')
+				return 0;
+			depth++;
+			p++;
+		} else if (*p == ')') {
+			if (!depth)
+				return 0;
+			depth--;
+			p++;
+		} else {
+			if (*p == '|' && !depth) {
+				if (n == IP_ALTS_MAX)
+					return 0;
+				start[n++] = (size_t)(p + 1 - pat);
+			}
+			p++;
+		}
+	}
+	return depth || n < 2 ? 0 : n;
+}
+
+/* Adds a rule with top-level alternatives (with the prefilter) as one
+ * rule per alternative, each with the rule's name and in its order: each
+ * gets key words, second key words, punctuation and a reach of its own
+ * (the verbs of reveal-prompt's first alternative start its matches;
+ * the rule as a whole could only say "within 12 letters").  The matches
+ * are the same: the leftmost wins, at one position the earlier
+ * alternative, as PCRE2 tries them; so every alternative must compile
+ * on its own and consume a character in every match (an empty match
+ * would win where it comes first): it has key words, which come only
+ * from what a match consumes (PCRE2's minimum length would not do: it
+ * counts what a lookahead needs).  1 when added so, 0 when the rule
+ * stays whole (nothing added), or GS_ENOMEM. */
+static int ip_rule_split(ip_instance *in, ip_lits **lits, const char *name,
+			 const char *pat)
+{
+	size_t start[IP_ALTS_MAX], n = ip_alternatives(pat, start), k;
+	pcre2_code *code[IP_ALTS_MAX];
+	ip_lits kw[IP_ALTS_MAX];
+	char err[256], *alt[IP_ALTS_MAX];
+	int rc = 0;
+
+	if (n < 2 || ip_refers(pat))
+		return 0; /* ip_rule_compile says why */
+	memset(kw, 0, n * sizeof *kw);
+	for (k = 0; k < n; k++) {
+		code[k] = NULL;
+		alt[k] = NULL;
+	}
+	for (k = 0; k < n; k++) {
+		size_t end = k + 1 < n ? start[k + 1] - 1 : strlen(pat);
+
+		if (!(alt[k] = gs_strndup(pat + start[k], end - start[k])) ||
+		    (rc = ip_lit_extract(alt[k], &kw[k])) < 0) {
+			rc = GS_ENOMEM;
+			goto out;
+		}
+		if (rc == 0 ||
+		    !(code[k] = ip_compile(alt[k], err, sizeof err))) {
+			rc = 0;
+			goto out;
+		}
+	}
+	for (k = 0; k < n; k++) {
+		rc = ip_rule_add(in, lits, name, alt[k], code[k], &kw[k], 1);
+		code[k] = NULL; /* the rule's now, or freed */
+		memset(&kw[k], 0, sizeof kw[k]);
+		if (rc < 0)
+			goto out;
+	}
+	rc = 1;
+out:
+	for (k = 0; k < n; k++) {
+		pcre2_code_free(code[k]);
+		ip_lits_free(&kw[k]);
+		gs_free(alt[k]);
+	}
+	return rc;
+}
+
 /* Reads the rules file, compiles each rule and builds the prefilter. */
 static int ip_load(ip_instance *in, gs_config *cfg, const char *key,
 		   const char *path)
@@ -1671,9 +1808,16 @@ static int ip_load(ip_instance *in, gs_config *cfg, const char *key,
 			}
 			goto out;
 		}
+		if (in->prefilter &&
+		    (rc = ip_rule_split(in, &lits, name, pat)) != 0) {
+			if (rc < 0)
+				goto out;
+			continue;
+		}
 		if (!(code = ip_rule_compile(in, cfg, path, line, name, pat,
 					     &rc)) ||
-		    (rc = ip_rule_add(in, &lits, name, pat, code)) < 0)
+		    (rc = ip_rule_add(in, &lits, name, pat, code, NULL, 0)) <
+		    0)
 			goto out;
 	}
 	if (!in->nrule) {

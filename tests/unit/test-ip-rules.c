@@ -46,7 +46,7 @@ static const char *const words[] = {
 static const char *const leads[] = {
 	"", "\\b", "\\b", "(?<![^\\n])\\s*", "(?<=[.!?]\\s)",
 	"(?<![^\\n.!?;])\\s*", "(?<!not\\s)\\b", "x?", "(?:\\s|^)",
-	"(?<!\\w)", "(?<![^\\nx])", "(?<=\\w\\s)",
+	"(?<!\\w)", "(?<![^\\nx])", "(?<=\\w\\s)", "^", "^\\s*",
 };
 
 /* What may come between two words. */
@@ -55,6 +55,9 @@ static const char *const seps[] = {
 	"\\s+[\\w-]{1,5}\\s+", "[\\w-]{0,3}", "[^.\\n]{0,12}?", ".{0,6}?",
 	"\\s+(?:the\\s+|a\\s+)?", "(?:\\s+\\w{1,4}){0,2}\\s+", ",?\\s+",
 	"\\s+[\\w-]{0,3}", "\\s+[\\w'-]{1,3}", "\\s*\\w?", "\\s+(?:\\w+\\s+)?",
+	/* a | that is no alternative: in a class, escaped */
+	"\\s*[|,]?\\s*", "[[:space:]|]+", "\\s*\\|?\\s*", "[]|]?\\s+",
+	".{1,3}?", "\\W{1,3}",
 };
 
 /* The words of the rule being made, one of each item, in order: texts
@@ -85,11 +88,10 @@ static void word_item(gs_buf *b)
 	said[nsaid++] = w;
 }
 
-static void make_rule(gs_buf *b)
+static void make_seq(gs_buf *b)
 {
 	unsigned n = 2 + (unsigned)(rnd() % 3), i;
 
-	gs_buf_reset(b);
 	nsaid = 0;
 	gs_buf_puts(b, PICK(leads));
 	for (i = 0; i < n; i++) {
@@ -99,6 +101,34 @@ static void make_rule(gs_buf *b)
 	}
 	if (rnd() % 3 == 0)
 		gs_buf_puts(b, "\\b");
+}
+
+/* A rule: a sequence, or (one in three) top-level alternatives, which
+ * the prefilter searches as rules of their own; with an option setting
+ * in front or an alternative that matches no character, it may not. */
+static void make_rule(gs_buf *b)
+{
+	const char *keep[8];
+	unsigned nkeep = 0, k, alts = rnd() % 3 ? 1 : 2 + (unsigned)(rnd() % 2);
+
+	gs_buf_reset(b);
+	if (alts > 1 && rnd() % 4 == 0) /* reaches every alternative */
+		gs_buf_puts(b, rnd() % 2 ? "(?s)" : "(?-m)");
+	for (k = 0; k < alts; k++) {
+		if (k)
+			gs_buf_putc(b, '|');
+		if (rnd() % 10 == 0) {
+			gs_buf_printf(b, "(?=%s)", PICK(words));
+			continue;
+		}
+		make_seq(b);
+		if (!nkeep || rnd() % 2) { /* texts say one of them */
+			memcpy(keep, said, nsaid * sizeof *said);
+			nkeep = nsaid;
+		}
+	}
+	memcpy(said, keep, nkeep * sizeof *said);
+	nsaid = nkeep;
 }
 
 /* Pieces of text: the words as they are and in the ways views undo or
@@ -191,6 +221,75 @@ static void run(gs_stack *st, const char *text, size_t len, gs_buf *out)
 	gs_call_free(c);
 }
 
+/* s with line breaks shown as \n, for a test's name (one line). */
+static const char *oneline(const char *s)
+{
+	static char out[128];
+	size_t n = 0;
+
+	for (; *s && n + 3 < sizeof out; s++) {
+		if (*s == '\n') {
+			out[n++] = '\\';
+			out[n++] = 'n';
+		} else {
+			out[n++] = *s;
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* Rules whose alternatives must not be searched apart, or only with
+ * care, each with a text where that shows. */
+static void fixed(const char *dir, const char *rules)
+{
+	static const struct {
+		const char *rule, *text;
+	} t[] = {
+		/* an option at the top reaches every alternative */
+		{ "(?-m)^now\\s+dan|^tell\\s+your", "x\ntell your" },
+		{ "(?s)now.dan|tell.your", "tell\nyour" },
+		/* an alternative that matches no character wins where it
+		 * comes first */
+		{ "(?=tell)|tell\\s+your", "tell your" },
+		{ "(?=\\btell)\\b|tell\\s+your", "so tell your" },
+		/* a | in a class or escaped is no alternative */
+		{ "tell[|]your|now\\s+dan", "tell|your now dan" },
+		{ "tell\\|your|now\\s+dan", "tell|your now dan" },
+		{ "tell[]|]your|now\\s+dan", "tell]your now dan" },
+		/* at one position the earlier alternative wins */
+		{ "tell\\s+your|tell\\s+your\\s+rules", "tell your rules" },
+		{ "tell\\s+your\\s+rules|tell\\s+your", "tell your rules" },
+	};
+	gs_buf a = GS_BUF_INIT, b = GS_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		gs_stack *with, *without;
+		FILE *fp = fopen(rules, "w");
+
+		if (fp) {
+			fprintf(fp, "r  %s\n", t[i].rule);
+			fclose(fp);
+		}
+		with = load(dir, rules, 1);
+		without = load(dir, rules, 0);
+		if (!with || !without) {
+			ok(0, "%s loads", t[i].rule);
+		} else {
+			run(with, t[i].text, strlen(t[i].text), &a);
+			run(without, t[i].text, strlen(t[i].text), &b);
+			ok(a.len == b.len && !memcmp(a.data, b.data, a.len),
+			   "%s: the prefilter redacts \"%s\" as the whole "
+			   "rule does", t[i].rule, oneline(b.data));
+		}
+		gs_stack_free(with);
+		gs_stack_free(without);
+	}
+	gs_buf_free(&a);
+	gs_buf_free(&b);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/gs-iprules.XXXXXX", rules[256];
@@ -207,6 +306,7 @@ int main(void)
 		return 1;
 	}
 	snprintf(rules, sizeof rules, "%s/r.rules", dir);
+	fixed(dir, rules);
 	for (int r = 0; r < nrules; r++) {
 		gs_stack *with, *without;
 		ip_lits l;
@@ -254,7 +354,7 @@ int main(void)
 	   loaded, nrules);
 	is_int(differ, 0, "%ld texts: the prefilter redacts what every rule "
 	       "over the whole text does", texts);
-	ok(redacted >= texts / 30, "... and %ld of them had something to "
+	ok(redacted >= texts / 50, "... and %ld of them had something to "
 	   "redact", redacted);
 	ok(wstart >= loaded / 4 && wstart < loaded,
 	   "key words claimed to start a word in %ld rules, not in all",
