@@ -30,6 +30,7 @@
  * so a group's second set pairs another part's first set only when the
  * group has no exceptions.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -391,22 +392,48 @@ static int lset_product(lset *out, const lset *a, const lset *b)
 
 /* Whether a short key word is part of a word common in English prose or
  * in prompts: such a key would send its rule to work on most texts. */
+static const char lit_words_common[] =
+	"about|after|again|also|answer|because|been|before|being|"
+	"could|does|each|from|give|have|help|here|into|just|know|"
+	"like|make|model|more|most|need|only|other|over|please|"
+	"question|same|should|show|some|such|system|take|tell|than|"
+	"that|their|them|then|there|these|they|this|those|through|"
+	"time|under|user|very|want|well|were|what|when|where|which|"
+	"while|will|with|would|write|your|yours|yourself|actually|"
+	"factor|contact|exact|impact|action|mode|order|rules|list|"
+	"text|output|data|code|file|name|type";
+
+/* Bit b of lit_pairs[a]: letters a, b ('a' + ...) are next to each other
+ * in a word of lit_words_common.  Most keys start with a pair no common
+ * word has, which spares a search of the whole string: scoring sets
+ * called lit_common often enough to be a twentieth of reading rules. */
+static uint32_t lit_pairs[26];
+static pthread_once_t lit_pairs_once = PTHREAD_ONCE_INIT;
+
+static void lit_pairs_init(void)
+{
+	const char *p;
+
+	for (p = lit_words_common; p[0] && p[1]; p++)
+		if (p[0] != '|' && p[1] != '|')
+			lit_pairs[p[0] - 'a'] |= 1u << (p[1] - 'a');
+}
+
 static int lit_common(const char *key)
 {
-	/* one string, so that a C library search does the work: a key has
-	 * letters only, so it never matches across a '|' */
-	static const char words[] =
-		"about|after|again|also|answer|because|been|before|being|"
-		"could|does|each|from|give|have|help|here|into|just|know|"
-		"like|make|model|more|most|need|only|other|over|please|"
-		"question|same|should|show|some|such|system|take|tell|than|"
-		"that|their|them|then|there|these|they|this|those|through|"
-		"time|under|user|very|want|well|were|what|when|where|which|"
-		"while|will|with|would|write|your|yours|yourself|actually|"
-		"factor|contact|exact|impact|action|mode|order|rules|list|"
-		"text|output|data|code|file|name|type";
+	size_t n = strlen(key);
 
-	return strlen(key) <= 6 && strstr(words, key) != NULL;
+	if (n > 6)
+		return 0;
+	/* keys are letters a-z (the stream's), which never match across
+	 * a '|' of the string */
+	if (n >= 2 && key[0] >= 'a' && key[0] <= 'z' && key[1] >= 'a' &&
+	    key[1] <= 'z') {
+		pthread_once(&lit_pairs_once, lit_pairs_init);
+		if (!(lit_pairs[key[0] - 'a'] >> (key[1] - 'a') & 1))
+			return 0;
+	}
+	return strstr(lit_words_common, key) != NULL;
 }
 
 /* How often a set is expected to occur in a letter stream: lower is
@@ -1271,12 +1298,15 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 {
 	int rc = 0;
 
-	memset(a, 0, sizeof *a);
+	/* *a is cleared by whatever fills it (linfo_exact1, lit_group,
+	 * lit_escape_atom) or here: this runs for every atom of every rule,
+	 * and clearing it twice was a tenth of reading the rule set */
 	if (*in_q) {
 		long ch = lit_utf8(l);
 		char s = ch < 0 ? 0 : lit_char(ch);
 
 		if (ch < 0) {
+			memset(a, 0, sizeof *a);
 			l->bad = 1;
 			return 0;
 		}
@@ -1299,6 +1329,7 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 		break;
 	case '[':
 		l->p++;
+		memset(a, 0, sizeof *a);
 		rc = lit_class(l, a);
 		break;
 	case '\\':
@@ -1313,10 +1344,12 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 		break;
 	case '.':
 		l->p++;
+		memset(a, 0, sizeof *a);
 		a->maxv = a->maxl = 1;
 		a->min1 = 1;
 		break; /* unknown */
 	case '*': case '+': case '?':
+		memset(a, 0, sizeof *a);
 		l->bad = 1; /* a quantifier with nothing before it */
 		break;
 	default: {
@@ -1338,10 +1371,12 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 		ch = lit_utf8(l);
 		s = ch < 0 ? 0 : lit_char(ch);
 
-		if (ch < 0)
+		if (ch < 0) {
+			memset(a, 0, sizeof *a);
 			l->bad = 1;
-		else
+		} else {
 			rc = linfo_exact1(l, a, &s, s ? 1 : 0, 1);
+		}
 		if (rc == 0 && !l->bad) {
 			a->maxl = s || ch >= 0x80;
 			a->ws = ch == ' ';
