@@ -124,6 +124,8 @@ typedef struct ip_rule {
 			     * the scanner), apart from it and at most span
 			     * letters of the stream in all (see ip_lits) */
 	int wstart2;        /* ... one that starts a word */
+	int third;          /* ... and a third key word (rule + 3 nrule),
+			     * within the same span */
 	size_t span;
 	/* Punctuation every match consumes (need.c), and the most letters of
 	 * the stream a match holds (IP_PRE_UNKNOWN: no bound); need all zero
@@ -594,7 +596,7 @@ typedef struct ip_work {
 	size_t nslot, slotcap;
 	ip_iv *iv2;              /* for sorting iv */
 	size_t *count;           /* intervals per rule, nrule + 1 */
-	size_t *pfirst;          /* ip_hits_pair's: nrule + 1 */
+	size_t *pfirst;          /* ip_hits_pair's: 2 nrule + 1 */
 	ip_pos *pos;
 	size_t poscap;
 } ip_work;
@@ -962,57 +964,95 @@ static int ip_inside_word(const char *s, size_t at)
 		(c >= '0' && c <= '9') || c == '_');
 }
 
+/* Whether one of a rule's third key words p[0..n) (in the order of
+ * their ends) can share a match of at most span letters with hit x:
+ * starting no earlier than span letters before x's end, and ending no
+ * later than span letters after its start.  (It may overlap x: that
+ * makes the test weaker, never wrong.) */
+static int ip_third_near(const ip_pos *p, size_t n, const ip_hit *x,
+			 size_t span)
+{
+	uint64_t lo = x->le > span ? x->le - span : 0, hi = x->ls + span;
+	size_t a = 0, b = n;
+
+	while (a < b) { /* the first ending at lo or later */
+		size_t mid = a + (b - a) / 2;
+
+		if (p[mid].le < lo)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	for (; a < n && p[a].le <= hi; a++)
+		if (p[a].ls >= lo)
+			return 1;
+	return 0;
+}
+
+/* Which list of positions a hit goes to in ip_hits_pair: rule r's second
+ * key words are list r, its third nrule + r; SIZE_MAX for other hits. */
+static size_t ip_pos_list(size_t nr, uint32_t rule)
+{
+	if (rule >= nr && rule < 2 * nr)
+		return rule - nr;
+	if (rule >= 3 * nr && rule < 4 * nr)
+		return rule - 2 * nr;
+	return SIZE_MAX;
+}
+
 /* Drops the hits of paired rules' key words that no second key word of
  * theirs could share a match with: a match holds one of each, apart
- * (no letter in common), and at most span letters in all; then drops
- * the second key words' hits.  Sound, so matches stay where they were:
- * a match's own key word keeps its own second one. */
+ * (no letter in common), and at most span letters in all; likewise for
+ * a third key word, where the rule has them; then drops the second and
+ * third key words' hits.  Sound, so matches stay where they were: a
+ * match's own key word keeps its own second and third ones. */
 static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			ip_hits *h)
 {
-	size_t nr = in->nrule, i, k, n = 0, m = 0, at = 0;
+	size_t nr = in->nrule, i, k, n = 0, m = 0, at = 0, g;
 	size_t *first;
 	ip_pos *pos;
 
 	if (!w->pfirst &&
-	    !(w->pfirst = gs_alloc((nr + 1) * sizeof *w->pfirst)))
+	    !(w->pfirst = gs_alloc((2 * nr + 1) * sizeof *w->pfirst)))
 		return GS_ENOMEM;
 	first = w->pfirst;
-	memset(first, 0, (nr + 1) * sizeof *first);
-	for (i = 0; i < h->n; i++)
-		if (h->v[i].rule >= nr && h->v[i].rule < 2 * nr) {
-			/* inside a word, where the rule's can only start one:
-			 * no use (and moved past the rules' numbers) */
-			if (in->rule[h->v[i].rule - nr].wstart2 &&
-			    ip_inside_word(s, h->v[i].start)) {
-				h->v[i].rule = UINT32_MAX;
-				continue;
-			}
-			first[h->v[i].rule - nr]++;
-			m++;
+	memset(first, 0, (2 * nr + 1) * sizeof *first);
+	for (i = 0; i < h->n; i++) {
+		if ((g = ip_pos_list(nr, h->v[i].rule)) == SIZE_MAX)
+			continue;
+		/* a second key word inside a word, where the rule's can only
+		 * start one: no use (and moved past the rules' numbers) */
+		if (g < nr && in->rule[g].wstart2 &&
+		    ip_inside_word(s, h->v[i].start)) {
+			h->v[i].rule = UINT32_MAX;
+			continue;
 		}
+		first[g]++;
+		m++;
+	}
 	if (m) {
 		if (!(pos = ip_grow(w->pos, &w->poscap, m, sizeof *pos, 16)))
 			return GS_ENOMEM;
 		w->pos = pos;
 	}
 	pos = w->pos;
-	for (k = 0; k <= nr; k++) { /* counts to starts */
-		size_t c = k < nr ? first[k] : 0;
+	for (k = 0; k <= 2 * nr; k++) { /* counts to starts */
+		size_t c = k < 2 * nr ? first[k] : 0;
 
 		first[k] = at;
 		at += c;
 	}
-	/* each rule's second words in the order of their ends (the hits'
-	 * order), then the greatest start so far along them */
+	/* each list in the order of the ends (the hits' order), then the
+	 * greatest start so far along it */
 	for (i = 0; i < h->n; i++)
-		if (h->v[i].rule >= nr && h->v[i].rule < 2 * nr) {
-			ip_pos *p = &pos[first[h->v[i].rule - nr]++];
+		if ((g = ip_pos_list(nr, h->v[i].rule)) != SIZE_MAX) {
+			ip_pos *p = &pos[first[g]++];
 
 			p->ls = h->v[i].ls;
 			p->le = h->v[i].le;
 		}
-	for (k = nr; k-- > 0;) /* starts again */
+	for (k = 2 * nr; k-- > 0;) /* starts again */
 		first[k + 1] = first[k];
 	first[0] = 0;
 	for (k = 0; k < nr; k++)
@@ -1023,21 +1063,26 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 		}
 	for (i = 0; i < h->n; i++) {
 		ip_hit *x = &h->v[i];
+		size_t r = x->rule;
+		int need2 = 1;
 
-		if (x->rule == UINT32_MAX)
-			continue; /* a second key word set aside above */
-		if (x->rule >= 2 * nr) { /* needs no second key word */
-			x->rule -= (uint32_t)(2 * nr);
-			h->v[n++] = *x;
-			continue;
+		if (r == UINT32_MAX || ip_pos_list(nr, x->rule) != SIZE_MAX)
+			continue; /* second and third key words go */
+		if (r >= 2 * nr) { /* needs no second key word */
+			r -= 2 * nr;
+			need2 = 0;
 		}
-		if (x->rule >= nr)
+		if (need2 && in->rule[r].paired &&
+		    !(m && ip_pair_near(pos + first[r], first[r + 1] - first[r],
+					x, in->rule[r].span)))
 			continue;
-		if (!in->rule[x->rule].paired ||
-		    (m && ip_pair_near(pos + first[x->rule],
-				       first[x->rule + 1] - first[x->rule], x,
-				       in->rule[x->rule].span)))
-			h->v[n++] = *x;
+		if (in->rule[r].third &&
+		    !(m && ip_third_near(pos + first[nr + r],
+					 first[nr + r + 1] - first[nr + r], x,
+					 in->rule[r].span)))
+			continue;
+		x->rule = (uint32_t)r;
+		h->v[n++] = *x;
 	}
 	h->n = n;
 	return GS_OK;
@@ -1556,7 +1601,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	v->code = code;
 	atomic_init(&v->jit, NULL);
 	atomic_init(&v->uses, 0);
-	v->wstart = v->paired = v->wstart2 = 0;
+	v->wstart = v->paired = v->wstart2 = v->third = 0;
 	v->span = 0;
 	v->need[0] = v->need[1] = 0;
 	v->letters = IP_PRE_UNKNOWN;
@@ -1588,6 +1633,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 		v->wstart = lv[in->nrule - 1].wstart;
 		v->paired = lv[in->nrule - 1].n2 > 0;
 		v->wstart2 = lv[in->nrule - 1].wstart2;
+		v->third = v->paired && lv[in->nrule - 1].n3 > 0;
 		v->span = lv[in->nrule - 1].span;
 		in->paired |= v->paired;
 		v->letters = lv[in->nrule - 1].letters;
@@ -1601,7 +1647,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 
 /* The scanner: rule r's key words as r, except, in a paired rule, those
  * that need no second key word (ip_lits.vu) as 2 nrule + r; its second
- * key words as nrule + r. */
+ * key words as nrule + r, its third as 3 nrule + r. */
 static int ip_scanner_make(ip_instance *in, const ip_lits *lits)
 {
 	size_t nr = in->nrule, r, k, j;
@@ -1610,7 +1656,7 @@ static int ip_scanner_make(ip_instance *in, const ip_lits *lits)
 
 	if (!in->paired)
 		return ip_scanner_new(lits, nr, &in->scanner);
-	if (!(all = gs_calloc(3 * nr, sizeof *all)))
+	if (!(all = gs_calloc(4 * nr, sizeof *all)))
 		return GS_ENOMEM;
 	for (r = 0; r < nr; r++) { /* strings borrowed, not copied */
 		const ip_lits *l = &lits[r];
@@ -1632,8 +1678,10 @@ static int ip_scanner_make(ip_instance *in, const ip_lits *lits)
 		all[nr + r].n = l->n2;
 		all[2 * nr + r].v = l->vu;
 		all[2 * nr + r].n = l->nu;
+		all[3 * nr + r].v = l->v3;
+		all[3 * nr + r].n = l->n3;
 	}
-	rc = ip_scanner_new(all, 3 * nr, &in->scanner);
+	rc = ip_scanner_new(all, 4 * nr, &in->scanner);
 out:
 	for (r = 0; r < nr; r++)
 		if (in->rule[r].paired)

@@ -129,6 +129,11 @@ typedef struct ip_lits {
 	 * words: a hit of one of these needs none. */
 	char **vu;
 	size_t nu;
+	/* Third key words: a rule that is one sequence with second key words
+	 * holds one of these too, from yet another part, in every match
+	 * (within the same span; n3 0 for none). */
+	char **v3;
+	size_t n3;
 	/* The most letters of the stream a match holds, IP_PRE_UNKNOWN when
 	 * there is no bound (IP_SPAN_MAX or more). */
 	size_t letters;

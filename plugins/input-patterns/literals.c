@@ -134,6 +134,10 @@ typedef struct lparse {
 	int nomem;
 	int depth;
 	int nsrc;   /* sources handed out (see linfo.fs_src) */
+	/* The rule's top: how many alternatives, and (of the last) a third
+	 * set, from a part neither the first nor the second came from */
+	int top_alts;
+	lset third;
 } lparse;
 
 /* Blocks of the first size and string arrays of the first size, kept
@@ -624,8 +628,10 @@ static void linfo_offer_atom(linfo *out, linfo *a, lset *best, size_t pre,
 
 /* At the end of a sequence (or repeat): the second set.  One from
  * another part than fs's pairs every string of fs; else an atom's own,
- * with its exceptions, when fs is that atom's first. */
-static void linfo_seq_done(linfo *i)
+ * with its exceptions, when fs is that atom's first.  With third, the
+ * runner-up for the second set moves there when it is from a third part
+ * (its strings are required as every part's are). */
+static void linfo_seq_done(linfo *i, lset *third)
 {
 	lsec *c = i->sec;
 	lset t;
@@ -653,11 +659,17 @@ static void linfo_seq_done(linfo *i)
 		i->fac2 = 1;
 		i->f2score = lset_score(&i->fs2);
 		i->f2kw = c->f2ckw;
+		i->fs2_src = c->fs2c_src; /* fs's own part */
 		t = i->fsu;
 		i->fsu = c->fs2cu;
 		c->fs2cu = t;
 	} else if (i->fac2) {
 		lset_free(&i->fsu); /* fs's atom's own, without exceptions */
+	}
+	if (third && i->fac && i->fac2 && c->fac2b &&
+	    c->fs2b_src != i->fs_src && c->fs2b_src != i->fs2_src) {
+		lset_free(third);
+		*third = lset_take(&c->fs2b);
 	}
 	lsec_free(c);
 }
@@ -1216,7 +1228,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 		memset(&sec, 0, sizeof sec);
 		r.sec = &sec;
 		linfo_offer_atom(&r, a, best, pre, kw, 0);
-		linfo_seq_done(&r);
+		linfo_seq_done(&r, NULL);
 	}
 	linfo_free(a);
 	*a = r;
@@ -1513,7 +1525,7 @@ static int lit_seq(lparse *l, linfo *out)
 	out->maxv = lit_add(before, p.maxv);
 	linfo_offer(out, &p.cur, lit_add(before, p.lead),
 		    p.fixed ? p.kw : KW_NO, psrc, NULL);
-	linfo_seq_done(out);
+	linfo_seq_done(out, l->depth ? NULL : &l->third);
 	lset_free(&p.cur);
 	return 0;
 nomem:
@@ -1629,6 +1641,8 @@ static int lit_alt(lparse *l, linfo *out)
 		l->p++;
 	}
 	out->ws = ws;
+	if (!l->depth)
+		l->top_alts = nb;
 	if (!nb)
 		out->min1 = out->lstart = out->nwe = out->wbe = 0;
 	for (k = 0; fac && npaired && k < nur; k++) { /* before fs sorts */
@@ -1773,17 +1787,16 @@ static int lit_same(char **a, size_t na, char **b, size_t nb)
 
 /* Reads a pattern: 1 with *top and *best (in top; pre, kw as for
  * linfo_best), 0 when it gives no key words, or GS_ENOMEM. */
-static int lit_read(const char *pattern, linfo *top, const lset **best,
-		    size_t *pre, int *kw)
+static int lit_read(lparse *l, linfo *top, const lset **best, size_t *pre,
+		    int *kw)
 {
-	lparse l = { pattern, 0, 0, 0, 0 };
-	int rc = lit_alt(&l, top);
+	int rc = lit_alt(l, top);
 
-	if (rc < 0 || l.nomem) {
+	if (rc < 0 || l->nomem) {
 		linfo_free(top);
 		return GS_ENOMEM;
 	}
-	if (l.bad || *l.p || /* an unmatched ) or unknown syntax */
+	if (l->bad || *l->p || /* an unmatched ) or unknown syntax */
 	    !(*best = linfo_best(top, pre, kw))) {
 		linfo_free(top);
 		return 0;
@@ -1793,16 +1806,24 @@ static int lit_read(const char *pattern, linfo *top, const lset **best,
 
 static int lit_extract(const char *pattern, ip_lits *out)
 {
-	const lset *best;
+	lparse l;
+	const lset *best, *third;
 	linfo top;
 	char **sorted;
-	size_t pre = 0, ns = 0, n2 = 0;
+	size_t pre = 0, ns = 0, n2 = 0, n3 = 0;
 	int rc, kw = KW_NO;
 
 	memset(out, 0, sizeof *out);
+	memset(&l, 0, sizeof l);
+	l.p = pattern;
 	out->pre = out->span = out->letters = IP_PRE_UNKNOWN;
-	if ((rc = lit_read(pattern, &top, &best, &pre, &kw)) <= 0)
+	rc = lit_read(&l, &top, &best, &pre, &kw);
+	/* a third set, for a rule that is one sequence */
+	third = l.top_alts == 1 && l.third.n ? &l.third : NULL;
+	if (rc <= 0) {
+		lset_free(&l.third);
 		return rc;
+	}
 	if (top.maxl < IP_SPAN_MAX)
 		out->letters = top.maxl;
 	out->wstart = kw == KW_YES; /* the rule's start: nothing known */
@@ -1831,7 +1852,16 @@ static int lit_extract(const char *pattern, ip_lits *out)
 				gs_free(out->vu[--out->nu]);
 			out->span = IP_PRE_UNKNOWN;
 		}
+		/* and a third, for a rule that is one sequence */
+		if (rc == GS_OK && out->n2 && third) {
+			char **s3 = lit_sorted(third, &n3);
+
+			rc = !s3 ? GS_ENOMEM
+				 : lit_words(s3, n3, &out->v3, &out->n3);
+			gs_free(s3);
+		}
 	}
+	lset_free(&l.third);
 	gs_free(sorted);
 	linfo_free(&top);
 	if (rc < 0) {
@@ -1862,8 +1892,11 @@ void ip_lits_free(ip_lits *s)
 		gs_free(s->v2[--s->n2]);
 	while (s->nu)
 		gs_free(s->vu[--s->nu]);
+	while (s->n3)
+		gs_free(s->v3[--s->n3]);
 	gs_free(s->v);
 	gs_free(s->v2);
 	gs_free(s->vu);
-	s->v = s->v2 = s->vu = NULL;
+	gs_free(s->v3);
+	s->v = s->v2 = s->vu = s->v3 = NULL;
 }

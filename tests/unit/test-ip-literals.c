@@ -61,7 +61,8 @@ static const char *keys_pre(const char *pat, int with_pre)
 
 /* The second key words of pat (sorted, joined with ','), led by
  * "SPAN:", the most letters a match holds, and followed by " unpaired:"
- * and the key words that need none; "-" for none. */
+ * and the key words that need none, " third:" and the third key words;
+ * "-" for none. */
 static const char *keys2(const char *pat)
 {
 	static char out[4096];
@@ -76,6 +77,7 @@ static const char *keys2(const char *pat)
 	snprintf(out, sizeof out, "%s%zu:", l.wstart2 ? "w" : "", l.span);
 	join(out, sizeof out, "", l.v2, l.n2);
 	join(out, sizeof out, " unpaired:", l.vu, l.nu);
+	join(out, sizeof out, " third:", l.v3, l.n3);
 	ip_lits_free(&l);
 	return out;
 }
@@ -195,6 +197,17 @@ static void extraction(void)
 	is_str(keys2("\\bact\\s+[\\w-]{1,9}\\s+(?:unrestricted|"
 		     "free\\s+[\\w-]{1,9}\\s+rules)"), "w30:act",
 	       "... and, from another part, pairs every key word");
+	/* third key words: a rule that is one sequence, from a third part */
+	is_str(keys2("\\bignore\\s+[\\w-]{1,10}\\s+your\\s+[\\w-]{1,10}\\s+"
+		     "instructions"), "w42:instructions third:your",
+	       "three parts: a third key word");
+	is_str(keys2("\\bignore\\s+[\\w-]{1,10}\\s+your\\s+[\\w-]{1,10}\\s+"
+		     "instructions|\\bforget\\s+it"),
+	       "w42:instructions unpaired:forgetit",
+	       "... not with alternatives at the top");
+	is_str(keys2("\\bignore\\s+(?:[\\w-]{1,10}\\s+)?(?:your\\s+)?"
+		     "[\\w-]{1,10}\\s+instructions"), "w42:instructions",
+	       "... nor from an optional part");
 	/* "w": every match holds a second key word that starts a word */
 	is_str(keys2("\\bignore\\s*[\\w-]{0,10}\\s*instructions"),
 	       "28:instructions", "second key words maybe inside a word");

@@ -10,8 +10,9 @@
  * over every whole text) redacts.  The shipped rules get the same check
  * from input-patterns-prefilter.sh and fuzz-ip-diff; this one reaches
  * the shapes user rules may have.  It also counts how many rules the
- * prefilter claimed start a word (key words, second key words), so that
- * a change that stops claiming shows here rather than passing quietly.
+ * prefilter claimed start a word (key words, second key words) and got
+ * third key words for, so that a change that stops claiming shows here
+ * rather than passing quietly.
  */
 #include "config.h"
 #include <guardstack.h>
@@ -297,7 +298,7 @@ int main(void)
 	int nrules = pass && !strcmp(pass, "valgrind") ? 40 : 400;
 	int ntexts = pass && !strcmp(pass, "valgrind") ? 60 : 300;
 	long loaded = 0, texts = 0, differ = 0, redacted = 0;
-	long wstart = 0, paired = 0, wstart2 = 0;
+	long wstart = 0, paired = 0, wstart2 = 0, third = 0;
 	gs_buf rule = GS_BUF_INIT, text = GS_BUF_INIT;
 	gs_buf a = GS_BUF_INIT, b = GS_BUF_INIT;
 
@@ -329,6 +330,7 @@ int main(void)
 			wstart += l.wstart;
 			paired += l.n2 > 0;
 			wstart2 += l.n2 > 0 && l.wstart2;
+			third += l.n3 > 0;
 			ip_lits_free(&l);
 		}
 		for (int t = 0; t < ntexts; t++) {
@@ -362,6 +364,8 @@ int main(void)
 	ok(wstart2 >= paired / 10 && wstart2 < paired,
 	   "second key words claimed so in %ld of %ld paired rules, not all",
 	   wstart2, paired);
+	ok(third >= paired / 20 && third < paired,
+	   "third key words in %ld of the paired rules, not all", third);
 	gs_buf_free(&rule);
 	gs_buf_free(&text);
 	gs_buf_free(&a);
