@@ -41,6 +41,8 @@
 #define LIT_MAXLEN 48    /* letters in one string; longer ones are cut */
 #define LIT_CLASS_MAX 6  /* letters a class may hold and stay exact */
 #define LIT_DEPTH 64     /* group nesting */
+#define LIT_THIRD_MAX 0.5 /* lset_score of a useful third set, below: one
+			   * common word of three letters scores 1 */
 
 /* ---- string sets -------------------------------------------------- */
 
@@ -1852,8 +1854,11 @@ static int lit_extract(const char *pattern, ip_lits *out)
 				gs_free(out->vu[--out->nu]);
 			out->span = IP_PRE_UNKNOWN;
 		}
-		/* and a third, for a rule that is one sequence */
-		if (rc == GS_OK && out->n2 && third) {
+		/* and a third, for a rule that is one sequence, unless it
+		 * holds common words ("the", "all", "can"): finding those
+		 * costs the scanner more than they save */
+		if (rc == GS_OK && out->n2 && third &&
+		    lset_score(third) < LIT_THIRD_MAX) {
 			char **s3 = lit_sorted(third, &n3);
 
 			rc = !s3 ? GS_ENOMEM
