@@ -596,7 +596,8 @@ typedef struct ip_work {
 	size_t nslot, slotcap;
 	ip_iv *iv2;              /* for sorting iv */
 	size_t *count;           /* intervals per rule, nrule + 1 */
-	size_t *pfirst;          /* ip_hits_pair's: 2 nrule + 1 */
+	size_t *pfirst;          /* ip_hits_pair's: 4 nrule */
+	uint32_t *pseen;         /* ... and 2 nrule */
 	ip_pos *pos;
 	size_t poscap;
 } ip_work;
@@ -1009,15 +1010,22 @@ static size_t ip_pos_list(size_t nr, uint32_t rule)
 static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			ip_hits *h)
 {
-	size_t nr = in->nrule, i, k, n = 0, m = 0, at = 0, g;
-	size_t *first;
+	size_t nr = in->nrule, i, k, n = 0, m = 0, at = 0, g, nseen = 0;
+	size_t *count, *first;
+	uint32_t *seen;
 	ip_pos *pos;
 
-	if (!w->pfirst &&
-	    !(w->pfirst = gs_alloc((2 * nr + 1) * sizeof *w->pfirst)))
+	/* count and first: per list, its hits and where they go in pos (set
+	 * only for the lists seen, listed in seen): a short text touches
+	 * only those, not all 2 nrule */
+	if ((!w->pfirst &&
+	     !(w->pfirst = gs_alloc(4 * nr * sizeof *w->pfirst))) ||
+	    (!w->pseen && !(w->pseen = gs_alloc(2 * nr * sizeof *w->pseen))))
 		return GS_ENOMEM;
-	first = w->pfirst;
-	memset(first, 0, (2 * nr + 1) * sizeof *first);
+	count = w->pfirst;
+	first = w->pfirst + 2 * nr;
+	seen = w->pseen;
+	memset(count, 0, 2 * nr * sizeof *count);
 	for (i = 0; i < h->n; i++) {
 		if ((g = ip_pos_list(nr, h->v[i].rule)) == SIZE_MAX)
 			continue;
@@ -1028,7 +1036,8 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			h->v[i].rule = UINT32_MAX;
 			continue;
 		}
-		first[g]++;
+		if (!count[g]++)
+			seen[nseen++] = (uint32_t)g;
 		m++;
 	}
 	if (m) {
@@ -1037,14 +1046,12 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 		w->pos = pos;
 	}
 	pos = w->pos;
-	for (k = 0; k <= 2 * nr; k++) { /* counts to starts */
-		size_t c = k < 2 * nr ? first[k] : 0;
-
-		first[k] = at;
-		at += c;
+	for (k = 0; k < nseen; k++) { /* counts to starts */
+		first[seen[k]] = at;
+		at += count[seen[k]];
 	}
-	/* each list in the order of the ends (the hits' order), then the
-	 * greatest start so far along it */
+	/* each list in the order of the ends (the hits' order), then (for
+	 * second key words) the greatest start so far along it */
 	for (i = 0; i < h->n; i++)
 		if ((g = ip_pos_list(nr, h->v[i].rule)) != SIZE_MAX) {
 			ip_pos *p = &pos[first[g]++];
@@ -1052,15 +1059,16 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			p->ls = h->v[i].ls;
 			p->le = h->v[i].le;
 		}
-	for (k = 2 * nr; k-- > 0;) /* starts again */
-		first[k + 1] = first[k];
-	first[0] = 0;
-	for (k = 0; k < nr; k++)
-		for (i = first[k]; i < first[k + 1]; i++) {
-			uint64_t prev = i > first[k] ? pos[i - 1].maxls : 0;
+	for (k = 0; k < nseen; k++) {
+		size_t a, e = first[seen[k]];
+
+		first[seen[k]] = a = e - count[seen[k]]; /* starts again */
+		for (i = a; seen[k] < nr && i < e; i++) {
+			uint64_t prev = i > a ? pos[i - 1].maxls : 0;
 
 			pos[i].maxls = prev > pos[i].ls ? prev : pos[i].ls;
 		}
+	}
 	for (i = 0; i < h->n; i++) {
 		ip_hit *x = &h->v[i];
 		size_t r = x->rule;
@@ -1073,13 +1081,13 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			need2 = 0;
 		}
 		if (need2 && in->rule[r].paired &&
-		    !(m && ip_pair_near(pos + first[r], first[r + 1] - first[r],
-					x, in->rule[r].span)))
+		    !(count[r] && ip_pair_near(pos + first[r], count[r], x,
+					       in->rule[r].span)))
 			continue;
 		if (in->rule[r].third &&
-		    !(m && ip_third_near(pos + first[nr + r],
-					 first[nr + r + 1] - first[nr + r], x,
-					 in->rule[r].span)))
+		    !(count[nr + r] && ip_third_near(pos + first[nr + r],
+						     count[nr + r], x,
+						     in->rule[r].span)))
 			continue;
 		x->rule = (uint32_t)r;
 		h->v[n++] = *x;
@@ -1175,7 +1183,8 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 		return GS_ELIMIT;
 	if (in->prefilter && !in->unkeyed) {
 		if ((rc = ip_scanner_run(in->scanner, s, len, h)) < 0 ||
-		    (in->paired && (rc = ip_hits_pair(in, w, s, h)) < 0))
+		    (in->paired && h->n &&
+		     (rc = ip_hits_pair(in, w, s, h)) < 0))
 			return rc;
 		ip_hits_word(in, s, h);
 		if (in->needy)
@@ -1212,6 +1221,7 @@ static void ip_work_free(ip_work *w)
 	gs_free(w->iv2);
 	gs_free(w->count);
 	gs_free(w->pfirst);
+	gs_free(w->pseen);
 	gs_free(w->pos);
 	gs_free(w->slot);
 	ip_units_free(&w->u);
