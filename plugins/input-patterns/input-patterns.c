@@ -1006,7 +1006,8 @@ static size_t ip_pos_list(size_t nr, uint32_t rule)
  * (no letter in common), and at most span letters in all; likewise for
  * a third key word, where the rule has them; then drops the second and
  * third key words' hits.  Sound, so matches stay where they were: a
- * match's own key word keeps its own second and third ones. */
+ * match's own key word keeps its own second and third ones.  Drops the
+ * key words inside a word too (ip_hits_word), before the dearer tests. */
 static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			ip_hits *h)
 {
@@ -1080,6 +1081,8 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			r -= 2 * nr;
 			need2 = 0;
 		}
+		if (in->rule[r].wstart && ip_inside_word(s, x->start))
+			continue; /* as ip_hits_word would, but first */
 		if (need2 && in->rule[r].paired &&
 		    !(count[r] && ip_pair_near(pos + first[r], count[r], x,
 					       in->rule[r].span)))
@@ -1186,7 +1189,8 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 		    (in->paired && h->n &&
 		     (rc = ip_hits_pair(in, w, s, h)) < 0))
 			return rc;
-		ip_hits_word(in, s, h);
+		if (!in->paired)
+			ip_hits_word(in, s, h);
 		if (in->needy)
 			ip_hits_need(in, h);
 		if (!h->n)
