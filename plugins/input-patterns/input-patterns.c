@@ -1027,14 +1027,14 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 	first = w->pfirst + 2 * nr;
 	seen = w->pseen;
 	memset(count, 0, 2 * nr * sizeof *count);
-	for (i = 0; i < h->n; i++) {
-		if ((g = ip_pos_list(nr, h->v[i].rule)) == SIZE_MAX)
+	for (i = 0; i < h->np; i++) {
+		if ((g = ip_pos_list(nr, h->p[i].rule)) == SIZE_MAX)
 			continue;
 		/* a second key word inside a word, where the rule's can only
 		 * start one: no use (and moved past the rules' numbers) */
 		if (g < nr && in->rule[g].wstart2 &&
-		    ip_inside_word(s, h->v[i].start)) {
-			h->v[i].rule = UINT32_MAX;
+		    ip_inside_word(s, h->p[i].start)) {
+			h->p[i].rule = UINT32_MAX;
 			continue;
 		}
 		if (!count[g]++)
@@ -1053,12 +1053,12 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 	}
 	/* each list in the order of the ends (the hits' order), then (for
 	 * second key words) the greatest start so far along it */
-	for (i = 0; i < h->n; i++)
-		if ((g = ip_pos_list(nr, h->v[i].rule)) != SIZE_MAX) {
+	for (i = 0; i < h->np; i++)
+		if ((g = ip_pos_list(nr, h->p[i].rule)) != SIZE_MAX) {
 			ip_pos *p = &pos[first[g]++];
 
-			p->ls = h->v[i].ls;
-			p->le = h->v[i].le;
+			p->ls = h->p[i].ls;
+			p->le = h->p[i].le;
 		}
 	for (k = 0; k < nseen; k++) {
 		size_t a, e = first[seen[k]];
@@ -1075,8 +1075,6 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 		size_t r = x->rule;
 		int need2 = 1;
 
-		if (r == UINT32_MAX || ip_pos_list(nr, x->rule) != SIZE_MAX)
-			continue; /* second and third key words go */
 		if (r >= 2 * nr) { /* needs no second key word */
 			r -= 2 * nr;
 			need2 = 0;
@@ -1181,7 +1179,7 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 	ip_spans *first = &w->first;
 	int rc = GS_OK;
 
-	h->n = rs->n = first->n = 0;
+	h->n = h->np = rs->n = first->n = 0;
 	if (len >= UINT32_MAX)
 		return GS_ELIMIT;
 	if (in->prefilter && !in->unkeyed) {
@@ -1217,6 +1215,7 @@ static void ip_work_free(ip_work *w)
 	if (!w)
 		return;
 	gs_free(w->h.v);
+	gs_free(w->h.p);
 	gs_free(w->h.m);
 	gs_free(w->rs.v);
 	gs_free(w->first.v);
@@ -1265,7 +1264,8 @@ static ip_work *ip_work_get(ip_instance *in)
 static void ip_work_put(ip_instance *in, ip_work *w)
 {
 	if (w->u.cap > IP_POOL_KEEP || w->a.cap > IP_POOL_KEEP ||
-	    w->b.cap > IP_POOL_KEEP || w->h.cap > IP_POOL_KEEP / 32) {
+	    w->b.cap > IP_POOL_KEEP || w->h.cap > IP_POOL_KEEP / 32 ||
+	    w->h.pcap > IP_POOL_KEEP / 16) {
 		ip_work_free(w);
 		return;
 	}
@@ -1666,12 +1666,18 @@ static int ip_scanner_make(ip_instance *in, const ip_lits *lits)
 {
 	size_t nr = in->nrule, r, k, j;
 	ip_lits *all;
+	uint8_t *near;
 	int rc = GS_ENOMEM;
 
 	if (!in->paired)
-		return ip_scanner_new(lits, nr, &in->scanner);
-	if (!(all = gs_calloc(4 * nr, sizeof *all)))
+		return ip_scanner_new(lits, nr, NULL, &in->scanner);
+	if (!(all = gs_calloc(4 * nr, sizeof *all)) ||
+	    !(near = gs_calloc(4 * nr, 1))) {
+		gs_free(all);
 		return GS_ENOMEM;
+	}
+	memset(near + nr, 1, nr); /* second and third key words: where */
+	memset(near + 3 * nr, 1, nr);
 	for (r = 0; r < nr; r++) { /* strings borrowed, not copied */
 		const ip_lits *l = &lits[r];
 
@@ -1695,12 +1701,13 @@ static int ip_scanner_make(ip_instance *in, const ip_lits *lits)
 		all[3 * nr + r].v = l->v3;
 		all[3 * nr + r].n = l->n3;
 	}
-	rc = ip_scanner_new(all, 4 * nr, &in->scanner);
+	rc = ip_scanner_new(all, 4 * nr, near, &in->scanner);
 out:
 	for (r = 0; r < nr; r++)
 		if (in->rule[r].paired)
 			gs_free(all[r].v);
 	gs_free(all);
+	gs_free(near);
 	return rc;
 }
 

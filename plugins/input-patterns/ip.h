@@ -188,9 +188,20 @@ typedef struct ip_mark {
 
 #define IP_MARK_MORE 64 /* letters one code point gives, at most */
 
+/* A key word of a rule whose hits only say where its words are (second
+ * and third key words, see ip_scanner_new): half the size of a hit, as
+ * most hits are these. */
+typedef struct ip_near {
+	uint32_t rule;
+	uint32_t start; /* texts are shorter than 4 GiB */
+	uint64_t ls, le;
+} ip_near;
+
 typedef struct ip_hits {
 	ip_hit *v;
 	size_t n, cap;
+	ip_near *p;   /* the hits of rules asked for as near (ip_scanner_new) */
+	size_t np, pcap;
 	int ascii;    /* the text scanned was all ASCII */
 	ip_mark *m;   /* marks, in text order */
 	size_t nm, mcap;
@@ -198,14 +209,18 @@ typedef struct ip_hits {
 
 /* Builds a scanner for nrules rules; lits[r] are rule r's key words
  * (rules with none are simply absent from the scanner; the second key
- * words, v2, are not read: pass them as rules of their own). */
-int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out);
+ * words, v2, are not read: pass them as rules of their own).  The hits
+ * of a rule r with near[r] (near may be NULL) go to ip_hits.p. */
+int ip_scanner_new(const ip_lits *lits, size_t nrules, const uint8_t *near,
+		   ip_scanner **out);
 void ip_scanner_free(ip_scanner *sc);
 /* Asks the scanner to mark these ASCII punctuation characters (bit c %
  * 64 of mask[c / 64]) wherever a view of the text would hold them. */
 void ip_scanner_mark(ip_scanner *sc, const uint64_t mask[2]);
-/* Appends every key word occurrence in s[0..len) to out, and the marks
- * asked for, and says whether the text was all ASCII. */
+/* Appends every key word occurrence in s[0..len) to out (out->v, or
+ * out->p for rules asked for as near), and the marks asked for, and says
+ * whether the text was all ASCII.  GS_ELIMIT for a text of 4 GiB or
+ * more. */
 int ip_scanner_run(const ip_scanner *sc, const char *s, size_t len,
 		   ip_hits *out);
 

@@ -72,6 +72,7 @@ struct ip_scanner {
 	sc_word *word;
 	size_t nword;
 	uint32_t *rules; /* every word's rules, one block */
+	uint8_t *near;   /* per rule: its hits go to ip_hits.p */
 };
 
 /* 0 for no letter, else 1..26. */
@@ -258,15 +259,20 @@ static void sc_word_add(ip_scanner *sc, const sc_pair *p, size_t i, size_t j)
 	sc->nword++;
 }
 
-int ip_scanner_new(const ip_lits *lits, size_t nrules, ip_scanner **out)
+int ip_scanner_new(const ip_lits *lits, size_t nrules, const uint8_t *near,
+		   ip_scanner **out)
 {
 	ip_scanner *sc = gs_calloc(1, sizeof *sc);
 	sc_pair *pair = NULL, *grouped = NULL;
 	size_t r, k, n = 0, i;
 	uint32_t c;
 
-	if (!sc)
+	if (!sc || !(sc->near = gs_calloc(nrules ? nrules : 1, 1))) {
+		gs_free(sc);
 		return GS_ENOMEM;
+	}
+	if (near)
+		memcpy(sc->near, near, nrules);
 	for (r = 0; r < nrules; r++)
 		n += lits[r].n;
 	if (!(pair = gs_alloc((n ? n : 1) * sizeof *pair)) ||
@@ -339,6 +345,7 @@ void ip_scanner_free(ip_scanner *sc)
 	if (!sc)
 		return;
 	gs_free(sc->rules);
+	gs_free(sc->near);
 	gs_free(sc->word);
 	gs_free(sc->t4.entry);
 	gs_free(sc->t8.entry);
@@ -414,6 +421,22 @@ static int sc_hits_put(ip_hits *h, uint32_t rule, size_t start, size_t end,
 	return GS_OK;
 }
 
+static int sc_near_put(ip_hits *h, uint32_t rule, size_t start, uint64_t ls,
+		       uint64_t le)
+{
+	ip_near *v = ip_grow(h->p, &h->pcap, h->np + 1, sizeof *v, 64);
+
+	if (!v)
+		return GS_ENOMEM;
+	h->p = v;
+	v += h->np++;
+	v->rule = rule;
+	v->start = (uint32_t)start;
+	v->ls = ls;
+	v->le = le;
+	return GS_OK;
+}
+
 /* The bit was set: which words end here? */
 static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
 		     const sc_state *st, size_t end, ip_hits *out)
@@ -443,11 +466,16 @@ static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
 			if (j < w->len)
 				continue;
 		}
-		for (r = 0; r < e->nrules; r++)
-			if (sc_hits_put(out, sc->rules[e->rules + r],
-					st->at[(st->n - e->len) % SC_RING],
-					end, st->n - e->len, st->n) < 0)
+		for (r = 0; r < e->nrules; r++) {
+			uint32_t rule = sc->rules[e->rules + r];
+			size_t at = st->at[(st->n - e->len) % SC_RING];
+
+			if ((sc->near[rule]
+			     ? sc_near_put(out, rule, at, st->n - e->len, st->n)
+			     : sc_hits_put(out, rule, at, end, st->n - e->len,
+					   st->n)) < 0)
 				return GS_ENOMEM;
+		}
 	}
 	return GS_OK;
 }
@@ -516,6 +544,8 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 
 	out->ascii = 1;
 	out->nm = 0;
+	if (len >= UINT32_MAX)
+		return GS_ELIMIT;
 	if (!sc->t4.n && !sc->t8.n)
 		return GS_OK;
 	st.gram = 0;

@@ -355,7 +355,7 @@ static long finds(const char *text)
 	memset(&l, 0, sizeof l);
 	memset(&h, 0, sizeof h);
 	if (ip_lits_add(&l, "ignore") < 0 ||
-	    ip_scanner_new(&l, 1, &sc) < 0 ||
+	    ip_scanner_new(&l, 1, NULL, &sc) < 0 ||
 	    ip_scanner_run(sc, text, strlen(text), &h) < 0)
 		end = -2;
 	else if (h.n)
@@ -387,7 +387,7 @@ static const char *marks(const char *text)
 	ask['(' >> 6] |= 1ull << ('(' & 63);
 	out[0] = '\0';
 	if (ip_lits_add(&l, "ignore") < 0 ||
-	    ip_scanner_new(&l, 1, &sc) < 0) {
+	    ip_scanner_new(&l, 1, NULL, &sc) < 0) {
 		strcpy(out, "ENOMEM");
 	} else {
 		ip_scanner_mark(sc, ask);
