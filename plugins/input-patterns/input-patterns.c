@@ -13,16 +13,18 @@
  * separator or look-alike trick can break), scan.c finds all key words of
  * all rules in one pass at memory speed, and a rule runs only on windows
  * of the text around its own key words (IP_WINDOW letters either side,
- * extended while a match could still run past the end).  Hits of common
- * key words count only with a second key word of the rule near enough,
- * and, for a rule every match of which consumes certain punctuation
- * (need.c: "#", "<", "["), with that punctuation near enough.  A text
- * with no key word costs one pass and no matching.  A rule's top-level
- * alternatives are kept apart as rules of their own (the same name, in
- * order), so that each gets key words and a reach of its own.  Rules the
- * parser cannot read run on every text.  `prefilter = no` runs every rule on
- * every whole text instead: the reference the tests compare the
- * prefilter with.  Either way the result is what one alternation of all
+ * extended while a match could still run past the end).  Hits inside a
+ * word count for nothing where the rule's key words start one; hits of
+ * common key words count only with a second key word of the rule (and,
+ * for a rule that is one sequence, a third) near enough, and, for a rule
+ * every match of which consumes certain punctuation (need.c: "#", "<",
+ * "["), with that punctuation near enough.  A text with no key word
+ * costs one pass and no matching.  A rule's top-level alternatives are
+ * kept apart as rules of their own (the same name, in order), so that
+ * each gets key words and a reach of its own.  Rules the parser cannot
+ * read run on every text.  `prefilter = no` runs every rule on every
+ * whole text instead: the reference the tests compare the prefilter
+ * with.  Either way the result is what one alternation of all
  * rules in file order would give: the leftmost match wins, and at one
  * position the earlier rule.
  *
