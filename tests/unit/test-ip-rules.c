@@ -23,17 +23,14 @@
 #include <unistd.h>
 
 #include "../../plugins/input-patterns/ip.h"
+#include "../splitmix.h"
 #include "../tap.h"
 
 static uint64_t seed = 0x7275736c65737465ull;
 
 static uint64_t rnd(void)
 {
-	uint64_t z = (seed += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&seed);
 }
 
 #define PICK(a) ((a)[rnd() % (sizeof (a) / sizeof *(a))])

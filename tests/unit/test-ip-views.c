@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../plugins/input-patterns/ip.h"
+#include "../splitmix.h"
 #include "../tap.h"
 
 static ip_units units;
@@ -124,14 +125,11 @@ static void diag_text(const char *s, size_t n)
 	printf("\"\n");
 }
 
-static unsigned long long rng = 88172645463325252ull;
+static uint64_t seed = 0x7669657773746573ull;
 
 static unsigned next(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng >> 11);
+	return (unsigned)(splitmix64(&seed) >> 32);
 }
 
 static void random_texts(void)

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../splitmix.h"
 #include "../tap.h"
 
 /* Inputs per stack: 4000, or 400 under valgrind. */
@@ -32,11 +33,7 @@ static uint64_t seed = 0x70726f7073323032ull;
 
 static uint64_t rnd(void)
 {
-	uint64_t z = (seed += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&seed);
 }
 
 static unsigned below(unsigned n)

@@ -15,20 +15,16 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "../splitmix.h"
 #include "../tap.h"
 
 #define INPUTS 2000
 
 static uint64_t seed = 0x6775617264737461ull; /* "guardsta" */
 
-/* splitmix64: small, fast, and the same everywhere. */
 static uint64_t rnd(void)
 {
-	uint64_t z = (seed += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&seed);
 }
 
 static unsigned below(unsigned n)
