@@ -1596,15 +1596,15 @@ static long ip_seen_add(ip_seen *s, const char *name, long line)
 }
 
 /* Adds a compiled rule and its key words (lits[] grows with it): kw,
- * ip_lit_extract's for pat, which move to lits (rc: what it returned),
- * or NULL to extract them here. */
+ * key words ip_lit_extract found for pat, which move to lits, or NULL to
+ * look for them here. */
 static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
-		       const char *pat, pcre2_code *code, ip_lits *kw,
-		       int rc)
+		       const char *pat, pcre2_code *code, ip_lits *kw)
 {
 	ip_rule *v = gs_realloc(in->rule, (in->nrule + 1) * sizeof *v);
 	ip_lits *lv;
 	uint32_t lb = 0;
+	int rc = 1;
 
 	if (!v) {
 		pcre2_code_free(code);
@@ -1821,7 +1821,7 @@ static int ip_rule_split(ip_instance *in, ip_lits **lits, const char *name,
 		}
 	}
 	for (k = 0; k < n; k++) {
-		rc = ip_rule_add(in, lits, name, alt[k], code[k], &kw[k], 1);
+		rc = ip_rule_add(in, lits, name, alt[k], code[k], &kw[k]);
 		code[k] = NULL; /* the rule's now, or freed */
 		memset(&kw[k], 0, sizeof kw[k]);
 		if (rc < 0)
@@ -1887,8 +1887,7 @@ static int ip_load(ip_instance *in, gs_config *cfg, const char *key,
 		}
 		if (!(code = ip_rule_compile(in, cfg, path, line, name, pat,
 					     &rc)) ||
-		    (rc = ip_rule_add(in, &lits, name, pat, code, NULL, 0)) <
-		    0)
+		    (rc = ip_rule_add(in, &lits, name, pat, code, NULL)) < 0)
 			goto out;
 	}
 	if (!in->nrule) {

@@ -703,9 +703,8 @@ int ip_view_ascii(ip_view *v, const char *s, size_t len)
 			continue;
 		cls = ip_class_ascii[c];
 		at = (size_t)(t - v->text.data) - at0;
-		if (prev == IP_C_ALNUM && cls != IP_C_ALNUM &&
-		    ol_start != (size_t)-1 && olen == 1 &&
-		    cls == IP_C_SPACE) { /* a one-letter word ends */
+		if (prev == IP_C_ALNUM && cls == IP_C_SPACE &&
+		    ol_start != (size_t)-1 && olen == 1) { /* one letter */
 			if (ol_start == ol_space + 1)
 				maybe = 1;
 			ol_space = c == ' ' ? at : (size_t)-2;
