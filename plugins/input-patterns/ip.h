@@ -214,6 +214,9 @@ typedef struct ip_hits {
 int ip_scanner_new(const ip_lits *lits, size_t nrules, const uint8_t *near,
 		   ip_scanner **out);
 void ip_scanner_free(ip_scanner *sc);
+/* Whether it gathers and searches with AVX-512 (the CPU has it and
+ * GUARDSTACK_NO_SIMD was not set when it was built): for the tests. */
+int ip_scanner_simd(const ip_scanner *sc);
 /* Asks the scanner to mark these ASCII punctuation characters (bit c %
  * 64 of mask[c / 64]) wherever a view of the text would hold them. */
 void ip_scanner_mark(ip_scanner *sc, const uint64_t mask[2]);

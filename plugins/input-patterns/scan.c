@@ -3,25 +3,29 @@
  * scan.c - one pass over a text that finds every key word of every rule
  * (literals.c) in its letter stream, so that rules run only near them.
  *
- * The pass keeps the last twelve letters as a 60-bit number.  Per
- * letter it tests one bit of each of two 8 KiB tables: the last four
- * letters hashed (for key words of three to seven letters) and the last
- * eight hashed (for longer ones, so that hundreds of "...instructions"
- * share no bucket with every "tion" of the text).  Only when a bit is
- * set does it look the letters up among the key words' (a table by
- * hash), check a word's last twelve letters with one compare, and the
- * letters of a longer word before those against a ring of recent
- * letters.  A three-letter word is entered under every letter that can
- * come before it.  Bytes that give no letter (spaces, punctuation) cost
- * a table lookup and nothing else; non-ASCII characters are folded as
- * the views fold them.
+ * The text's letters are gathered a block at a time (each byte through
+ * a 128-entry table, the letters kept and where each came from), then
+ * searched: per letter, one bit of an 8 KiB table says whether its last
+ * four letters, hashed, end some key word.  Only the letters that pass
+ * are looked up among the key words' (by the last four for words of
+ * three to seven letters, by the last eight for longer ones, so that
+ * hundreds of "...instructions" share no bucket with every "tion" of
+ * the text), with a word's last twelve letters checked in one compare
+ * and the rest against the letters kept.  A three-letter word is entered
+ * under every letter that can come before it.  Where the CPU has
+ * AVX-512 (VBMI2), both passes run 64 bytes and 16 letters at a time;
+ * the plain loops give the same hits in the same order
+ * (tests/unit/test-ip-scan).  Non-ASCII characters are folded as the
+ * views fold them, one at a time.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* secure_getenv */
+#endif
 #include <stdlib.h>
 #include <string.h>
 
 #include "ip.h"
 
-#define SC_RING 64           /* letters kept; key words are shorter */
 #define SC_GRAM4 0xFFFFFull         /* four letters of five bits */
 #define SC_GRAM8 0xFFFFFFFFFFull    /* eight */
 #define SC_TAIL 12                  /* letters the state keeps, 60 bits */
@@ -66,14 +70,20 @@ struct ip_scanner {
 	 * last four), and, where `long4` says a long word ends in these
 	 * four, t8 (by the last eight) */
 	uint8_t any4[SC_BITS / 8], long4[SC_BITS / 8];
-	uint8_t mark[128]; /* ASCII characters to mark (ip_scanner_mark) */
+	/* per ASCII byte: its letter (1..26, 0 for none), and whether to
+	 * mark it (ip_scanner_mark) */
+	uint8_t code[128];
+	uint8_t mark[128];
 	int marks;         /* ... some */
+	int simd;          /* gather and search with AVX-512 (sc_simd) */
 	sc_table t4, t8;
 	sc_word *word;
 	size_t nword;
 	uint32_t *rules; /* every word's rules, one block */
 	uint8_t *near;   /* per rule: its hits go to ip_hits.p */
 };
+
+static int sc_simd(void);
 
 /* 0 for no letter, else 1..26. */
 static unsigned char sc_code(unsigned char c)
@@ -273,6 +283,10 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, const uint8_t *near,
 	}
 	if (near)
 		memcpy(sc->near, near, nrules);
+	for (c = 0; c < 128; c++)
+		sc->code[c] = ip_stream_ascii[c]
+			      ? (uint8_t)(ip_stream_ascii[c] - 'a' + 1) : 0;
+	sc->simd = sc_simd();
 	for (r = 0; r < nrules; r++)
 		n += lits[r].n;
 	if (!(pair = gs_alloc((n ? n : 1) * sizeof *pair)) ||
@@ -352,6 +366,11 @@ void ip_scanner_free(ip_scanner *sc)
 	gs_free(sc);
 }
 
+int ip_scanner_simd(const ip_scanner *sc)
+{
+	return sc->simd;
+}
+
 void ip_scanner_mark(ip_scanner *sc, const uint64_t mask[2])
 {
 	int c;
@@ -398,13 +417,6 @@ static int sc_mark_cp(const ip_scanner *sc, const ip_units *scratch,
 	return rc;
 }
 
-typedef struct sc_state {
-	uint64_t gram;
-	uint64_t n;                   /* letters so far */
-	unsigned char ring[SC_RING];
-	size_t at[SC_RING];           /* where each letter's character starts */
-} sc_state;
-
 static int sc_hits_put(ip_hits *h, uint32_t rule, size_t start, size_t end,
 		       uint64_t ls, uint64_t le)
 {
@@ -437,78 +449,304 @@ static int sc_near_put(ip_hits *h, uint32_t rule, size_t start, uint64_t ls,
 	return GS_OK;
 }
 
-/* The bit was set: which words end here? */
+/* Letters are gathered a block at a time and then searched, so that
+ * neither pass branches on the text: gathering writes every byte's
+ * letter and moves on by one only for a letter, and searching notes
+ * every letter whose last four pass the first test and moves on only
+ * for those.  (Branching per byte on "letter or not" and per letter on
+ * the test mispredicted about once a word.)  A block keeps the last
+ * SC_HIST letters of the one before it in front, so that a word ending
+ * in this block can be read back to its first letter. */
+#define SC_HIST 64  /* key words are shorter (sc_word.code) */
+#define SC_BLOCK 1024
+
+typedef struct sc_block {
+	uint64_t n0;   /* letters of the stream before L[SC_HIST] */
+	size_t nl;     /* letters in L, the SC_HIST kept included */
+	/* letters as 1..26 (0 before the text's first), and where each
+	 * one's character starts in the text */
+	unsigned char L[SC_HIST + SC_BLOCK + 64]; /* room to read and write */
+	uint32_t at[SC_HIST + SC_BLOCK];          /* a vector past the end */
+	uint32_t cand[SC_BLOCK + 16];
+} sc_block;
+
+/* Where the character that starts at s[at] ends. */
+static size_t sc_char_end(const unsigned char *s, size_t len, size_t at);
+
+/* The bit was set: which words end at letter j of the block? */
 static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
-		     const sc_state *st, size_t end, ip_hits *out)
+		     uint64_t gram, const sc_block *bk, size_t j,
+		     const unsigned char *s, size_t len, ip_hits *out)
 {
 	uint32_t b = sc_hash(key) >> (16 - SC_BUCKET_BITS);
 	size_t lo = t->first[b], hi = t->first[b + 1];
+	uint64_t n = bk->n0 + j + 1 - SC_HIST; /* letters so far */
 
 	for (; lo < hi; lo++) {
 		const sc_entry *e = &t->entry[lo];
 		const sc_word *w;
-		uint32_t j, r, tl = (uint32_t)(e->tail >> 60);
+		uint32_t k, r, tl = (uint32_t)(e->tail >> 60);
+		size_t at, end = 0;
 
 		/* the last letters: one compare (letters are never 0, so
-		 * a state with fewer letters than the word never passes) */
+		 * a text with fewer letters than the word never passes) */
 		if (e->key != key ||
-		    (st->gram & ((1ull << 5 * tl) - 1)) !=
-		    (e->tail & SC_GRAM12))
+		    (gram & ((1ull << 5 * tl) - 1)) != (e->tail & SC_GRAM12))
 			continue;
-		if (e->len > st->n)
+		if (e->len > n)
 			continue;
-		if (e->len > tl) { /* the rest, from the ring */
+		if (e->len > tl) { /* the rest, from the letters kept */
 			w = &sc->word[e->word];
-			for (j = tl; j < w->len; j++)
-				if (st->ring[(st->n - 1 - j) % SC_RING] !=
-				    w->code[w->len - 1 - j])
+			for (k = tl; k < w->len; k++)
+				if (bk->L[j - k] != w->code[w->len - 1 - k])
 					break;
-			if (j < w->len)
+			if (k < w->len)
 				continue;
 		}
+		at = bk->at[j + 1 - e->len];
 		for (r = 0; r < e->nrules; r++) {
 			uint32_t rule = sc->rules[e->rules + r];
-			size_t at = st->at[(st->n - e->len) % SC_RING];
 
-			if ((sc->near[rule]
-			     ? sc_near_put(out, rule, at, st->n - e->len, st->n)
-			     : sc_hits_put(out, rule, at, end, st->n - e->len,
-					   st->n)) < 0)
+			if (sc->near[rule]) {
+				if (sc_near_put(out, rule, at, n - e->len, n) < 0)
+					return GS_ENOMEM;
+				continue;
+			}
+			if (!end)
+				end = sc_char_end(s, len, bk->at[j]);
+			if (sc_hits_put(out, rule, at, end, n - e->len, n) < 0)
 				return GS_ENOMEM;
 		}
 	}
 	return GS_OK;
 }
 
-/* The letters so far end in a gram some word ends with (any4 said so):
- * which words end here? */
-static int sc_check(const ip_scanner *sc, const sc_state *st, uint32_t h4,
-		    size_t end, ip_hits *out)
+/* The twelve letters ending at *e as a gram (*e in the low five bits):
+ * two loads, and pairs, fours and eights of letters joined in place
+ * (a byte at a time was a third of the search). */
+static uint64_t sc_gram12(const unsigned char *e)
 {
+	uint64_t x, y;
+	uint32_t z;
+
+	memcpy(&x, e - 7, 8); /* little-endian: e[0] in the top byte */
+	memcpy(&z, e - 11, 4);
+	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__) {
+		x = __builtin_bswap64(x);
+		z = __builtin_bswap32(z);
+	}
+	x = (x >> 8 & 0x001F001F001F001Full) | (x & 0x001F001F001F001Full) << 5;
+	x = (x >> 16 & 0x000003FF000003FFull) | (x & 0x000003FF000003FFull) << 10;
+	x = (x >> 32) | (x & 0xFFFFF) << 20;
+	y = z;
+	y = (y >> 8 & 0x001F001F) | (y & 0x001F001F) << 5;
+	y = (y >> 16) | (y & 0x3FF) << 10;
+	return x | y << 40;
+}
+
+/* Letter j's last four passed the first test (any4, hash h4): which
+ * words end there? */
+static int sc_check(const ip_scanner *sc, const sc_block *bk, size_t j,
+		    uint32_t h4, const unsigned char *s, size_t len,
+		    ip_hits *out)
+{
+	uint64_t gram = sc_gram12(bk->L + j);
 	int rc = GS_OK;
 
 	if (sc_bit(sc->t4.bits, h4))
-		rc = sc_verify(sc, &sc->t4, st->gram & SC_GRAM4, st, end, out);
+		rc = sc_verify(sc, &sc->t4, gram & SC_GRAM4, gram, bk, j, s,
+			       len, out);
 	if (rc == GS_OK && sc_bit(sc->long4, h4) &&
-	    sc_bit(sc->t8.bits, sc_hash(st->gram & SC_GRAM8)))
-		rc = sc_verify(sc, &sc->t8, st->gram & SC_GRAM8, st, end,
-			       out);
+	    sc_bit(sc->t8.bits, sc_hash(gram & SC_GRAM8)))
+		rc = sc_verify(sc, &sc->t8, gram & SC_GRAM8, gram, bk, j, s,
+			       len, out);
 	return rc;
 }
 
-static inline int sc_step(const ip_scanner *sc, sc_state *st,
-			  unsigned char code, size_t at, size_t end,
-			  ip_hits *out)
-{
-	uint32_t h4;
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SC_X86 1
+#include <immintrin.h>
+#define SC_AVX512 __attribute__((target( \
+	"avx512f,avx512bw,avx512dq,avx512vbmi,avx512vbmi2,popcnt")))
 
-	st->gram = (st->gram << 5 | code) & SC_GRAM12;
-	st->ring[st->n % SC_RING] = code;
-	st->at[st->n++ % SC_RING] = at;
-	h4 = sc_hash(st->gram & SC_GRAM4);
-	if (!sc_bit(sc->any4, h4)) /* most letters end here */
-		return GS_OK;
-	return sc_check(sc, st, h4, end, out);
+/* Gathers 64 ASCII bytes at a time (the byte loop after it takes what
+ * is left: a non-ASCII byte, the text's last bytes, a full block): the
+ * bytes' letters through a 128-entry table, compressed to the letters,
+ * and their offsets likewise. */
+SC_AVX512 static int sc_gather_avx512(const ip_scanner *sc, sc_block *bk,
+				      const unsigned char *s, size_t len,
+				      size_t *i, ip_hits *out)
+{
+	const __m512i t0 = _mm512_loadu_si512(sc->code);
+	const __m512i t1 = _mm512_loadu_si512(sc->code + 64);
+	const __m512i m0 = _mm512_loadu_si512(sc->mark);
+	const __m512i m1 = _mm512_loadu_si512(sc->mark + 64);
+	const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+					       10, 11, 12, 13, 14, 15);
+	size_t p = *i, nl = bk->nl;
+
+	while (len - p >= 64 && nl + 64 <= SC_HIST + SC_BLOCK) {
+		__m512i v = _mm512_loadu_si512(s + p), c;
+		__mmask64 k, mk;
+		unsigned q, at = 0;
+
+		if (_mm512_movepi8_mask(v))
+			break;
+		c = _mm512_permutex2var_epi8(t0, v, t1);
+		k = _mm512_test_epi8_mask(c, c);
+		if (sc->marks &&
+		    (mk = _mm512_test_epi8_mask(
+			     _mm512_permutex2var_epi8(m0, v, m1),
+			     _mm512_permutex2var_epi8(m0, v, m1)))) {
+			for (; mk; mk &= mk - 1) {
+				unsigned b = (unsigned)__builtin_ctzll(mk);
+				uint64_t before = (uint64_t)__builtin_popcountll(
+					k & ((1ull << b) - 1));
+
+				if (sc_mark_put(out, bk->n0 + nl - SC_HIST +
+						before, 0, s[p + b]) < 0) {
+					*i = p;
+					bk->nl = nl;
+					return GS_ENOMEM;
+				}
+			}
+		}
+		_mm512_storeu_si512(bk->L + nl, _mm512_maskz_compress_epi8(k, c));
+		for (q = 0; q < 4; q++) {
+			__mmask16 kq = (__mmask16)(k >> 16 * q);
+			__m512i pos = _mm512_add_epi32(
+				iota, _mm512_set1_epi32((int)(p + 16 * q)));
+
+			_mm512_storeu_si512(bk->at + nl + at,
+					    _mm512_maskz_compress_epi32(kq, pos));
+			at += (unsigned)__builtin_popcount(kq);
+		}
+		nl += at;
+		p += 64;
+	}
+	*i = p;
+	bk->nl = nl;
+	return GS_OK;
+}
+
+/* The block's letters whose last four pass any4, sixteen at a time: the
+ * same grams and hash as the loop in sc_search. */
+SC_AVX512 static size_t sc_cands_avx512(const ip_scanner *sc, sc_block *bk)
+{
+	const unsigned char *L = bk->L;
+	const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+					       10, 11, 12, 13, 14, 15);
+	const __m512i mul = _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull);
+	const __m512i low5 = _mm512_set1_epi32(31), one = _mm512_set1_epi32(1);
+	size_t j, nc = 0, nl = bk->nl;
+
+	for (j = SC_HIST; j < nl; j += 16) {
+		__mmask16 ok = nl - j >= 16 ? 0xFFFF
+			       : (__mmask16)((1u << (nl - j)) - 1);
+		__m512i g = _mm512_or_si512(
+			_mm512_or_si512(
+				_mm512_slli_epi32(_mm512_cvtepu8_epi32(
+					_mm_loadu_si128((const void *)(L + j - 3))), 15),
+				_mm512_slli_epi32(_mm512_cvtepu8_epi32(
+					_mm_loadu_si128((const void *)(L + j - 2))), 10)),
+			_mm512_or_si512(
+				_mm512_slli_epi32(_mm512_cvtepu8_epi32(
+					_mm_loadu_si128((const void *)(L + j - 1))), 5),
+				_mm512_cvtepu8_epi32(
+					_mm_loadu_si128((const void *)(L + j)))));
+		__m512i lo = _mm512_srli_epi64(_mm512_mullo_epi64(
+			_mm512_cvtepu32_epi64(_mm512_castsi512_si256(g)), mul), 48);
+		__m512i hi = _mm512_srli_epi64(_mm512_mullo_epi64(
+			_mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(g, 1)),
+			mul), 48);
+		__m512i h = _mm512_inserti64x4(
+			_mm512_castsi256_si512(_mm512_cvtepi64_epi32(lo)),
+			_mm512_cvtepi64_epi32(hi), 1);
+		__m512i w = _mm512_mask_i32gather_epi32(
+			_mm512_setzero_si512(), ok, _mm512_srli_epi32(h, 5),
+			(const void *)sc->any4, 4);
+		__mmask16 k = _mm512_mask_test_epi32_mask(
+			ok, _mm512_srlv_epi32(w, _mm512_and_si512(h, low5)), one);
+
+		_mm512_storeu_si512(bk->cand + nc, _mm512_maskz_compress_epi32(
+			k, _mm512_add_epi32(iota, _mm512_set1_epi32((int)j))));
+		nc += (size_t)__builtin_popcount(k);
+	}
+	return nc;
+}
+
+/* Whether this CPU runs the AVX-512 paths (GUARDSTACK_NO_SIMD set: no,
+ * so that the tests run both). */
+static int sc_simd(void)
+{
+	__builtin_cpu_init();
+	return !secure_getenv("GUARDSTACK_NO_SIMD") &&
+	       __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512dq") &&
+	       __builtin_cpu_supports("avx512vbmi") &&
+	       __builtin_cpu_supports("avx512vbmi2");
+}
+#else
+static int sc_simd(void)
+{
+	return 0;
+}
+#endif
+
+static uint64_t sc_gram4(const unsigned char *L, size_t j)
+{
+	return (uint64_t)L[j - 3] << 15 | (uint64_t)L[j - 2] << 10 |
+	       (uint64_t)L[j - 1] << 5 | L[j];
+}
+
+#define SC_AHEAD 8
+
+/* Searches the block's new letters, then keeps its last SC_HIST. */
+static int sc_search(const ip_scanner *sc, sc_block *bk,
+		     const unsigned char *s, size_t len, ip_hits *out)
+{
+	const unsigned char *L = bk->L;
+	size_t j, k, nc = 0;
+	int rc = GS_OK;
+
+#ifdef SC_X86
+	if (sc->simd)
+		nc = sc_cands_avx512(sc, bk);
+	else
+#endif
+		for (j = SC_HIST; j < bk->nl; j++) {
+			uint64_t g = (uint64_t)L[j - 3] << 15 |
+				     (uint64_t)L[j - 2] << 10 |
+				     (uint64_t)L[j - 1] << 5 | L[j];
+
+			bk->cand[nc] = (uint32_t)j;
+			nc += !!sc_bit(sc->any4, sc_hash(g));
+		}
+	/* most candidates' buckets and entries are not in L1: ask for the
+	 * bucket SC_AHEAD candidates ahead, its entries half as far */
+	for (k = 0; k < nc; k++)
+		bk->cand[k] = bk->cand[k] << 16 | sc_hash(sc_gram4(L, bk->cand[k]));
+	for (k = 0; k < nc && rc == GS_OK; k++) {
+		uint32_t h;
+
+		if (k + SC_AHEAD < nc)
+			__builtin_prefetch(&sc->t4.first[(bk->cand[k + SC_AHEAD] &
+							  0xFFFF) >>
+							 (16 - SC_BUCKET_BITS)]);
+		if (k + SC_AHEAD / 2 < nc) {
+			h = bk->cand[k + SC_AHEAD / 2] & 0xFFFF;
+			__builtin_prefetch(&sc->t4.entry[sc->t4.first[
+				h >> (16 - SC_BUCKET_BITS)]]);
+		}
+		j = bk->cand[k] >> 16;
+		rc = sc_check(sc, bk, j, bk->cand[k] & 0xFFFF, s, len, out);
+	}
+	memmove(bk->L, bk->L + bk->nl - SC_HIST, SC_HIST);
+	memmove(bk->at, bk->at + bk->nl - SC_HIST, SC_HIST * sizeof *bk->at);
+	bk->n0 += bk->nl - SC_HIST;
+	bk->nl = SC_HIST;
+	return rc;
 }
 
 /* Decodes one UTF-8 sequence (the core hands over valid UTF-8). */
@@ -533,11 +771,77 @@ static int32_t sc_utf8(const unsigned char *p, size_t left, size_t *n)
 	return c;
 }
 
+static size_t sc_char_end(const unsigned char *s, size_t len, size_t at)
+{
+	size_t n = 1;
+
+	if (s[at] >= 0x80)
+		sc_utf8(s + at, len - at, &n);
+	return at + n;
+}
+
+/* Gathers the letters of an ASCII run from s[*i] into the block, as many
+ * as it has room for, marking what was asked for; stops at the first
+ * non-ASCII byte. */
+static int sc_gather_ascii(const ip_scanner *sc, sc_block *bk,
+			   const unsigned char *s, size_t len, size_t *i,
+			   ip_hits *out)
+{
+	size_t p = *i, nl = bk->nl, stop = len;
+	int rc = GS_OK;
+
+	/* each byte writes a letter, so there must be room for each */
+#ifdef SC_X86
+	if (sc->simd) {
+		if ((rc = sc_gather_avx512(sc, bk, s, len, &p, out)) < 0)
+			return rc;
+		nl = bk->nl;
+	}
+#endif
+	if (stop - p > SC_HIST + SC_BLOCK - nl)
+		stop = p + SC_HIST + SC_BLOCK - nl;
+	for (; p < stop && s[p] < 0x80; p++) {
+		unsigned char c = sc->code[s[p]];
+
+		bk->L[nl] = c;
+		bk->at[nl] = (uint32_t)p;
+		nl += c != 0;
+		if (sc->mark[s[p]] && (rc = sc_mark_put(
+			out, bk->n0 + nl - SC_HIST, 0, s[p])) < 0)
+			break;
+	}
+	bk->nl = nl;
+	*i = p;
+	return rc;
+}
+
+/* Gathers the letters one non-ASCII character at s[*i] folds to. */
+static int sc_gather_cp(const ip_scanner *sc, sc_block *bk,
+			const unsigned char *s, size_t len, size_t *i,
+			ip_units *scratch, ip_hits *out)
+{
+	char letters[IP_MARK_MORE];
+	size_t n, k, m;
+	int32_t cp = sc_utf8(s + *i, len - *i, &n);
+	int rc;
+
+	rc = ip_stream_cp(scratch, cp, letters, sizeof letters, &m);
+	if (rc == GS_OK && sc->marks)
+		rc = sc_mark_cp(sc, scratch, cp, bk->n0 + bk->nl - SC_HIST, m,
+				out);
+	for (k = 0; k < m && rc == GS_OK; k++) {
+		bk->L[bk->nl] = sc_code((unsigned char)letters[k]);
+		bk->at[bk->nl++] = (uint32_t)*i;
+	}
+	*i += n;
+	return rc;
+}
+
 int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 		   ip_hits *out)
 {
 	const unsigned char *s = (const unsigned char *)text;
-	sc_state st;
+	sc_block bk;
 	ip_units scratch = { NULL, 0, 0, 0, 0, 0 };
 	size_t i = 0;
 	int rc = GS_OK;
@@ -548,57 +852,22 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 		return GS_ELIMIT;
 	if (!sc->t4.n && !sc->t8.n)
 		return GS_OK;
-	st.gram = 0;
-	st.n = 0;
+	memset(bk.L, 0, SC_HIST);
+	memset(bk.at, 0, SC_HIST * sizeof *bk.at);
+	bk.n0 = 0;
+	bk.nl = SC_HIST;
 	while (i < len && rc == GS_OK) {
-		unsigned char b = s[i];
-
-		if (b < 0x80) {
-			/* ASCII, the common case: the state in registers
-			 * until a letter passes the first test */
-			uint64_t gram = st.gram, n = st.n;
-
-			for (; i < len && s[i] < 0x80; i++) {
-				unsigned char c = ip_stream_ascii[s[i]];
-				uint32_t h4;
-
-				if (!c) { /* no letter: maybe a mark */
-					if (sc->mark[s[i]] && (rc = sc_mark_put(
-						out, n, 0, s[i])) < 0)
-						break;
-					continue;
-				}
-				c = (unsigned char)(c - 'a' + 1);
-				gram = (gram << 5 | c) & SC_GRAM12;
-				st.ring[n % SC_RING] = c;
-				st.at[n++ % SC_RING] = i;
-				h4 = sc_hash(gram & SC_GRAM4);
-				if (!sc_bit(sc->any4, h4))
-					continue;
-				st.gram = gram;
-				st.n = n;
-				if ((rc = sc_check(sc, &st, h4, i + 1, out)) < 0)
-					break;
-			}
-			st.gram = gram;
-			st.n = n;
+		if (s[i] < 0x80) {
+			rc = sc_gather_ascii(sc, &bk, s, len, &i, out);
 		} else {
-			char letters[IP_MARK_MORE];
-			size_t n, k, m;
-			int32_t cp = sc_utf8(s + i, len - i, &n);
-			size_t at = i;
-
 			out->ascii = 0;
-			i += n;
-			rc = ip_stream_cp(&scratch, cp, letters, sizeof letters,
-					  &m);
-			if (rc == GS_OK && sc->marks)
-				rc = sc_mark_cp(sc, &scratch, cp, st.n, m, out);
-			for (k = 0; k < m && rc == GS_OK; k++)
-				rc = sc_step(sc, &st,
-					     sc_code((unsigned char)letters[k]),
-					     at, i, out);
+			rc = sc_gather_cp(sc, &bk, s, len, &i, &scratch, out);
 		}
+		/* search when full (a character gives IP_MARK_MORE letters
+		 * at most) or at the end */
+		if (rc == GS_OK &&
+		    (bk.nl + IP_MARK_MORE > SC_HIST + SC_BLOCK || i == len))
+			rc = sc_search(sc, &bk, s, len, out);
 	}
 	ip_units_free(&scratch);
 	return rc;
