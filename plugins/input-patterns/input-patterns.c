@@ -79,6 +79,7 @@
 #include <utf8proc.h>
 
 #include "ip.h"
+#include "near.h"
 
 #define IP_RULES_DEFAULT "injection.rules"
 #define IP_RULES_MAX (1u << 20) /* a rules file larger than this is a mistake */
@@ -547,40 +548,6 @@ typedef struct ip_slot {
 	int fresh;
 } ip_slot;
 
-/* A second key word's letters, and the greatest start among those of
- * its rule that end no later. */
-typedef struct ip_pos {
-	uint64_t ls, le, maxls;
-} ip_pos;
-
-/* Whether one of a rule's second key words p[0..n) (in the order of
- * their ends) lies apart from hit x and within span letters of it:
- * before it (ending by its start, starting no earlier than span letters
- * before its end) or after it (starting at its end or later, ending no
- * later than span letters after its start). */
-static int ip_pair_near(const ip_pos *p, size_t n, const ip_hit *x,
-			size_t span)
-{
-	size_t lo = 0, hi = n, k;
-
-	while (lo < hi) { /* the first ending after x starts */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (p[mid].le <= x->ls)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo > 0 && p[lo - 1].maxls + span >= x->le)
-		return 1;
-	/* after: the first that starts at x's end or later has the least
-	 * end of those; the ones between overlap x (a few letters' worth) */
-	for (k = lo; k < n && p[k].le <= x->ls + span; k++)
-		if (p[k].ls >= x->le)
-			return 1;
-	return 0;
-}
-
 /* Per-call scratch space, reused across texts, regions and calls (see
  * ip_instance.pool). */
 typedef struct ip_work {
@@ -598,7 +565,7 @@ typedef struct ip_work {
 	size_t nslot, slotcap;
 	ip_iv *iv2;              /* for sorting iv */
 	size_t *count;           /* intervals per rule, nrule + 1 */
-	size_t *pfirst;          /* ip_hits_pair's: 4 nrule */
+	size_t *pfirst;          /* ip_hits_pair's: 6 nrule */
 	uint32_t *pseen;         /* ... and 2 nrule */
 	ip_pos *pos;
 	size_t poscap;
@@ -967,31 +934,6 @@ static int ip_inside_word(const char *s, size_t at)
 		(c >= '0' && c <= '9') || c == '_');
 }
 
-/* Whether one of a rule's third key words p[0..n) (in the order of
- * their ends) can share a match of at most span letters with hit x:
- * starting no earlier than span letters before x's end, and ending no
- * later than span letters after its start.  (It may overlap x: that
- * makes the test weaker, never wrong.) */
-static int ip_third_near(const ip_pos *p, size_t n, const ip_hit *x,
-			 size_t span)
-{
-	uint64_t lo = x->le > span ? x->le - span : 0, hi = x->ls + span;
-	size_t a = 0, b = n;
-
-	while (a < b) { /* the first ending at lo or later */
-		size_t mid = a + (b - a) / 2;
-
-		if (p[mid].le < lo)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	for (; a < n && p[a].le <= hi; a++)
-		if (p[a].ls >= lo)
-			return 1;
-	return 0;
-}
-
 /* Which list of positions a hit goes to in ip_hits_pair: rule r's second
  * key words are list r, its third nrule + r; SIZE_MAX for other hits. */
 static size_t ip_pos_list(size_t nr, uint32_t rule)
@@ -1014,19 +956,20 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			ip_hits *h)
 {
 	size_t nr = in->nrule, i, k, n = 0, m = 0, at = 0, g, nseen = 0;
-	size_t *count, *first;
+	size_t *count, *first, *hint;
 	uint32_t *seen;
 	ip_pos *pos;
 
-	/* count and first: per list, its hits and where they go in pos (set
-	 * only for the lists seen, listed in seen): a short text touches
-	 * only those, not all 2 nrule */
+	/* count, first and hint: per list, its hits, where they go in pos,
+	 * and where its last search ended (set only for the lists seen,
+	 * listed in seen): a short text touches only those, not all 2 nrule */
 	if ((!w->pfirst &&
-	     !(w->pfirst = gs_alloc(4 * nr * sizeof *w->pfirst))) ||
+	     !(w->pfirst = gs_alloc(6 * nr * sizeof *w->pfirst))) ||
 	    (!w->pseen && !(w->pseen = gs_alloc(2 * nr * sizeof *w->pseen))))
 		return GS_ENOMEM;
 	count = w->pfirst;
 	first = w->pfirst + 2 * nr;
+	hint = w->pfirst + 4 * nr;
 	seen = w->pseen;
 	memset(count, 0, 2 * nr * sizeof *count);
 	for (i = 0; i < h->np; i++) {
@@ -1066,6 +1009,7 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 		size_t a, e = first[seen[k]];
 
 		first[seen[k]] = a = e - count[seen[k]]; /* starts again */
+		hint[seen[k]] = 0;
 		for (i = a; seen[k] < nr && i < e; i++) {
 			uint64_t prev = i > a ? pos[i - 1].maxls : 0;
 
@@ -1085,12 +1029,13 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			continue; /* as ip_hits_word would, but first */
 		if (need2 && in->rule[r].paired &&
 		    !(count[r] && ip_pair_near(pos + first[r], count[r], x,
-					       in->rule[r].span)))
+					       in->rule[r].span, &hint[r])))
 			continue;
 		if (in->rule[r].third &&
 		    !(count[nr + r] && ip_third_near(pos + first[nr + r],
 						     count[nr + r], x,
-						     in->rule[r].span)))
+						     in->rule[r].span,
+						     &hint[nr + r])))
 			continue;
 		x->rule = (uint32_t)r;
 		h->v[n++] = *x;
@@ -1125,14 +1070,14 @@ static void ip_hits_word(const ip_instance *in, const char *s, ip_hits *h)
 static void ip_hits_need(const ip_instance *in, ip_hits *h)
 {
 	uint64_t seen[2] = { 0, 0 };
-	size_t i, n = 0;
+	size_t i, n = 0, at = 0;
 
 	for (i = 0; i < h->nm; i++)
 		seen[h->m[i].c >> 6] |= 1ull << (h->m[i].c & 63);
 	for (i = 0; i < h->n; i++) {
 		const ip_hit *x = &h->v[i];
 		const ip_rule *r = &in->rule[x->rule];
-		size_t lo, hi, mid, k;
+		size_t lo, k;
 		uint64_t a, b, a0;
 		int keep = 0;
 
@@ -1151,13 +1096,7 @@ static void ip_hits_need(const ip_instance *in, ip_hits *h)
 		b = x->ls + r->letters;
 		/* the first mark that can reach a: n + more >= a */
 		a0 = a > IP_MARK_MORE ? a - IP_MARK_MORE : 0;
-		for (lo = 0, hi = h->nm; lo < hi;) {
-			mid = lo + (hi - lo) / 2;
-			if (h->m[mid].n < a0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		lo = a0 ? ip_after(h->m, sizeof *h->m, h->nm, &at, a0 - 1) : 0;
 		for (k = lo; k < h->nm && h->m[k].n <= b && !keep; k++) {
 			unsigned char c = h->m[k].c;
 

@@ -7,6 +7,7 @@
  *   literals.c   the key words every match of a rule must contain;
  *   need.c       the punctuation every match of a rule consumes;
  *   scan.c       one pass over a text finding those key words;
+ *   near.h       whether other key words of a rule are near a hit;
  *   input-patterns.c  rules file, instance, matching around key words.
  */
 #ifndef GS_INPUT_PATTERNS_H
@@ -226,5 +227,14 @@ void ip_scanner_mark(ip_scanner *sc, const uint64_t mask[2]);
  * more. */
 int ip_scanner_run(const ip_scanner *sc, const char *s, size_t len,
 		   ip_hits *out);
+
+/* ---- near.h ------------------------------------------------------- */
+
+/* Where a second or third key word of a rule was found, its letters in
+ * the stream, and (for second key words) the greatest start among those
+ * of its list that end no later.  le first: ip_after reads it. */
+typedef struct ip_pos {
+	uint64_t le, ls, maxls;
+} ip_pos;
 
 #endif
