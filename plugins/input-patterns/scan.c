@@ -508,7 +508,8 @@ static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
 			uint32_t rule = sc->rules[e->rules + r];
 
 			if (sc->near[rule]) {
-				if (sc_near_put(out, rule, at, n - e->len, n) < 0)
+				if (sc_near_put(out, rule, at, n - e->len,
+						n) < 0)
 					return GS_ENOMEM;
 				continue;
 			}
@@ -535,8 +536,10 @@ static uint64_t sc_gram12(const unsigned char *e)
 		x = __builtin_bswap64(x);
 		z = __builtin_bswap32(z);
 	}
-	x = (x >> 8 & 0x001F001F001F001Full) | (x & 0x001F001F001F001Full) << 5;
-	x = (x >> 16 & 0x000003FF000003FFull) | (x & 0x000003FF000003FFull) << 10;
+	x = (x >> 8 & 0x001F001F001F001Full) |
+	    (x & 0x001F001F001F001Full) << 5;
+	x = (x >> 16 & 0x000003FF000003FFull) |
+	    (x & 0x000003FF000003FFull) << 10;
 	x = (x >> 32) | (x & 0xFFFFF) << 20;
 	y = z;
 	y = (y >> 8 & 0x001F001F) | (y & 0x001F001F) << 5;
@@ -586,7 +589,7 @@ SC_AVX512 static int sc_gather_avx512(const ip_scanner *sc, sc_block *bk,
 	size_t p = *i, nl = bk->nl;
 
 	while (len - p >= 64 && nl + 64 <= SC_HIST + SC_BLOCK) {
-		__m512i v = _mm512_loadu_si512(s + p), c;
+		__m512i v = _mm512_loadu_si512(s + p), c, mv;
 		__mmask64 k, mk;
 		unsigned q, at = 0;
 
@@ -594,31 +597,30 @@ SC_AVX512 static int sc_gather_avx512(const ip_scanner *sc, sc_block *bk,
 			break;
 		c = _mm512_permutex2var_epi8(t0, v, t1);
 		k = _mm512_test_epi8_mask(c, c);
-		if (sc->marks &&
-		    (mk = _mm512_test_epi8_mask(
-			     _mm512_permutex2var_epi8(m0, v, m1),
-			     _mm512_permutex2var_epi8(m0, v, m1)))) {
+		mv = _mm512_permutex2var_epi8(m0, v, m1);
+		if (sc->marks && (mk = _mm512_test_epi8_mask(mv, mv))) {
 			for (; mk; mk &= mk - 1) {
 				unsigned b = (unsigned)__builtin_ctzll(mk);
-				uint64_t before = (uint64_t)__builtin_popcountll(
-					k & ((1ull << b) - 1));
+				uint64_t n = bk->n0 + nl - SC_HIST +
+					     (uint64_t)__builtin_popcountll(
+						     k & ((1ull << b) - 1));
 
-				if (sc_mark_put(out, bk->n0 + nl - SC_HIST +
-						before, 0, s[p + b]) < 0) {
+				if (sc_mark_put(out, n, 0, s[p + b]) < 0) {
 					*i = p;
 					bk->nl = nl;
 					return GS_ENOMEM;
 				}
 			}
 		}
-		_mm512_storeu_si512(bk->L + nl, _mm512_maskz_compress_epi8(k, c));
+		_mm512_storeu_si512(bk->L + nl,
+				    _mm512_maskz_compress_epi8(k, c));
 		for (q = 0; q < 4; q++) {
 			__mmask16 kq = (__mmask16)(k >> 16 * q);
 			__m512i pos = _mm512_add_epi32(
 				iota, _mm512_set1_epi32((int)(p + 16 * q)));
 
 			_mm512_storeu_si512(bk->at + nl + at,
-					    _mm512_maskz_compress_epi32(kq, pos));
+				_mm512_maskz_compress_epi32(kq, pos));
 			at += (unsigned)__builtin_popcount(kq);
 		}
 		nl += at;
@@ -629,6 +631,13 @@ SC_AVX512 static int sc_gather_avx512(const ip_scanner *sc, sc_block *bk,
 	return GS_OK;
 }
 
+/* Sixteen letters from p, as 32-bit lanes shifted left by `by`. */
+SC_AVX512 static __m512i sc_letters16(const unsigned char *p, int by)
+{
+	return _mm512_sll_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(
+		(const void *)p)), _mm_cvtsi32_si128(by));
+}
+
 /* The block's letters whose last four pass any4, sixteen at a time: the
  * same grams and hash as the loop in sc_search. */
 SC_AVX512 static size_t sc_cands_avx512(const ip_scanner *sc, sc_block *bk)
@@ -636,26 +645,23 @@ SC_AVX512 static size_t sc_cands_avx512(const ip_scanner *sc, sc_block *bk)
 	const unsigned char *L = bk->L;
 	const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
 					       10, 11, 12, 13, 14, 15);
-	const __m512i mul = _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull);
-	const __m512i low5 = _mm512_set1_epi32(31), one = _mm512_set1_epi32(1);
+	const __m512i mul =
+		_mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull);
+	const __m512i low5 = _mm512_set1_epi32(31);
+	const __m512i one = _mm512_set1_epi32(1);
 	size_t j, nc = 0, nl = bk->nl;
 
 	for (j = SC_HIST; j < nl; j += 16) {
 		__mmask16 ok = nl - j >= 16 ? 0xFFFF
 			       : (__mmask16)((1u << (nl - j)) - 1);
 		__m512i g = _mm512_or_si512(
-			_mm512_or_si512(
-				_mm512_slli_epi32(_mm512_cvtepu8_epi32(
-					_mm_loadu_si128((const void *)(L + j - 3))), 15),
-				_mm512_slli_epi32(_mm512_cvtepu8_epi32(
-					_mm_loadu_si128((const void *)(L + j - 2))), 10)),
-			_mm512_or_si512(
-				_mm512_slli_epi32(_mm512_cvtepu8_epi32(
-					_mm_loadu_si128((const void *)(L + j - 1))), 5),
-				_mm512_cvtepu8_epi32(
-					_mm_loadu_si128((const void *)(L + j)))));
+			_mm512_or_si512(sc_letters16(L + j - 3, 15),
+					sc_letters16(L + j - 2, 10)),
+			_mm512_or_si512(sc_letters16(L + j - 1, 5),
+					sc_letters16(L + j, 0)));
 		__m512i lo = _mm512_srli_epi64(_mm512_mullo_epi64(
-			_mm512_cvtepu32_epi64(_mm512_castsi512_si256(g)), mul), 48);
+			_mm512_cvtepu32_epi64(_mm512_castsi512_si256(g)), mul),
+			48);
 		__m512i hi = _mm512_srli_epi64(_mm512_mullo_epi64(
 			_mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(g, 1)),
 			mul), 48);
@@ -665,8 +671,8 @@ SC_AVX512 static size_t sc_cands_avx512(const ip_scanner *sc, sc_block *bk)
 		__m512i w = _mm512_mask_i32gather_epi32(
 			_mm512_setzero_si512(), ok, _mm512_srli_epi32(h, 5),
 			(const void *)sc->any4, 4);
-		__mmask16 k = _mm512_mask_test_epi32_mask(
-			ok, _mm512_srlv_epi32(w, _mm512_and_si512(h, low5)), one);
+		__mmask16 k = _mm512_mask_test_epi32_mask(ok, _mm512_srlv_epi32(
+			w, _mm512_and_si512(h, low5)), one);
 
 		_mm512_storeu_si512(bk->cand + nc, _mm512_maskz_compress_epi32(
 			k, _mm512_add_epi32(iota, _mm512_set1_epi32((int)j))));
@@ -716,28 +722,26 @@ static int sc_search(const ip_scanner *sc, sc_block *bk,
 	else
 #endif
 		for (j = SC_HIST; j < bk->nl; j++) {
-			uint64_t g = (uint64_t)L[j - 3] << 15 |
-				     (uint64_t)L[j - 2] << 10 |
-				     (uint64_t)L[j - 1] << 5 | L[j];
-
 			bk->cand[nc] = (uint32_t)j;
-			nc += !!sc_bit(sc->any4, sc_hash(g));
+			nc += !!sc_bit(sc->any4, sc_hash(sc_gram4(L, j)));
 		}
 	/* most candidates' buckets and entries are not in L1: ask for the
 	 * bucket SC_AHEAD candidates ahead, its entries half as far */
-	for (k = 0; k < nc; k++)
-		bk->cand[k] = bk->cand[k] << 16 | sc_hash(sc_gram4(L, bk->cand[k]));
+	for (k = 0; k < nc; k++) /* letter << 16 | hash of its last four */
+		bk->cand[k] = bk->cand[k] << 16 |
+			      sc_hash(sc_gram4(L, bk->cand[k]));
 	for (k = 0; k < nc && rc == GS_OK; k++) {
-		uint32_t h;
+		uint32_t b;
 
-		if (k + SC_AHEAD < nc)
-			__builtin_prefetch(&sc->t4.first[(bk->cand[k + SC_AHEAD] &
-							  0xFFFF) >>
-							 (16 - SC_BUCKET_BITS)]);
+		if (k + SC_AHEAD < nc) {
+			b = (bk->cand[k + SC_AHEAD] & 0xFFFF) >>
+			    (16 - SC_BUCKET_BITS);
+			__builtin_prefetch(&sc->t4.first[b]);
+		}
 		if (k + SC_AHEAD / 2 < nc) {
-			h = bk->cand[k + SC_AHEAD / 2] & 0xFFFF;
-			__builtin_prefetch(&sc->t4.entry[sc->t4.first[
-				h >> (16 - SC_BUCKET_BITS)]]);
+			b = (bk->cand[k + SC_AHEAD / 2] & 0xFFFF) >>
+			    (16 - SC_BUCKET_BITS);
+			__builtin_prefetch(&sc->t4.entry[sc->t4.first[b]]);
 		}
 		j = bk->cand[k] >> 16;
 		rc = sc_check(sc, bk, j, bk->cand[k] & 0xFFFF, s, len, out);
