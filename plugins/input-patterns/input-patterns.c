@@ -18,7 +18,10 @@
  * common key words count only with a second key word of the rule (and,
  * for a rule that is one sequence, a third) near enough, and, for a rule
  * every match of which consumes certain punctuation (need.c: "#", "<",
- * "["), with that punctuation near enough.  A text with no key word
+ * "["), with that punctuation near enough; a hit of a rule whose matches
+ * start at its key word counts only if a search anchored there, on the
+ * text itself where it is plain enough that both views keep it as it
+ * is, can match (ip_hits_anchor).  A text with no key word
  * costs one pass and no matching.  A rule's top-level alternatives are
  * kept apart as rules of their own (the same name, in order), so that
  * each gets key words and a reach of its own.  Rules the parser cannot
@@ -115,6 +118,9 @@ static const char *const ip_actions[] = { "reject", "redact", "flag", NULL };
 #define IP_JIT_AFTER 16
 #define IP_CONTEXT 64
 #define IP_AHEAD 16
+/* bytes after a key word that ip_hits_anchor's search may read: most
+ * searches that fail do so within a few words */
+#define IP_ANCHOR_AHEAD 24
 
 typedef struct ip_rule {
 	char *name;
@@ -569,6 +575,8 @@ typedef struct ip_work {
 	uint32_t *pseen;         /* ... and 2 nrule */
 	ip_pos *pos;
 	size_t poscap;
+	char *low;               /* ip_hits_anchor's stretch, lowercased */
+	size_t lowcap;
 } ip_work;
 
 /* Sorts the intervals by rule, then start: by counting, keeping the
@@ -1109,6 +1117,65 @@ static void ip_hits_need(const ip_instance *in, ip_hits *h)
 	h->n = n;
 }
 
+/* Drops the hits of rules whose matches start at their key word (pre 0)
+ * where a search anchored there cannot match: most hits that survive
+ * pairing do not start a match ("ignore the budget"), and a region per
+ * hit (its views, its searches) cost far more than this.  The search
+ * runs on the text itself, lowercased, from the safe cut a region would
+ * start at, over as much as both views keep as it is (ip_ascii_plain,
+ * less its last four bytes): there a view is the text bar case, byte
+ * for byte, so a search of it finds what a search of either view would.
+ * It may not look past that end (partial matching): a hit whose search
+ * would is kept, as is one where the text is not plain enough, or the
+ * search fails on a limit (the region's search will say so). */
+static int ip_hits_anchor(const ip_instance *in, ip_work *w, const char *s,
+			  size_t len, ip_hits *h)
+{
+	size_t i, n = 0, k;
+
+	for (i = 0; i < h->n; i++) {
+		const ip_hit *x = &h->v[i];
+		ip_rule *r = &in->rule[x->rule];
+		size_t s0, end, at;
+		char *low;
+		int rc;
+
+		if (r->pre != 0)
+			goto keep;
+		/* in plain text a character is a byte: in->context bytes
+		 * before hold every lookbehind's */
+		s0 = ip_cut_before(s, len, x->start > in->context
+					   ? x->start - in->context : 0);
+		end = len - x->end > IP_ANCHOR_AHEAD ? x->end + IP_ANCHOR_AHEAD
+						     : len;
+		at = s0 + ip_ascii_plain(s + s0, end - s0);
+		if (at < len)
+			at = at - s0 >= 4 ? at - 4 : s0;
+		if (at < x->end)
+			goto keep;
+		if (!(low = ip_grow(w->low, &w->lowcap, at - s0 + 1, 1, 256)))
+			return GS_ENOMEM;
+		w->low = low;
+		for (k = s0; k < at; k++)
+			low[k - s0] = (char)((unsigned char)s[k] >= 'A' &&
+					     (unsigned char)s[k] <= 'Z'
+					     ? s[k] | 0x20 : s[k]);
+		pcre2_set_offset_limit(w->mc, x->start - s0);
+		rc = pcre2_match(ip_code(in, r), (PCRE2_SPTR)low, at - s0,
+				 x->start - s0, PCRE2_NO_UTF_CHECK |
+				 (at < len ? PCRE2_PARTIAL_HARD : 0), w->md,
+				 w->mc);
+		if (rc == PCRE2_ERROR_NOMEMORY)
+			return GS_ENOMEM;
+		if (rc == PCRE2_ERROR_NOMATCH)
+			continue;
+keep:
+		h->v[n++] = *x;
+	}
+	h->n = n;
+	return GS_OK;
+}
+
 /* Matches one text: the first match only when rejecting (the joined view
  * only when the plain one has none anywhere), every match of both views
  * otherwise. */
@@ -1132,6 +1199,8 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 			ip_hits_word(in, s, h);
 		if (in->needy)
 			ip_hits_need(in, h);
+		if (h->n && (rc = ip_hits_anchor(in, w, s, len, h)) < 0)
+			return rc;
 		if (!h->n)
 			return 0;
 	}
@@ -1167,6 +1236,7 @@ static void ip_work_free(ip_work *w)
 	gs_free(w->pfirst);
 	gs_free(w->pseen);
 	gs_free(w->pos);
+	gs_free(w->low);
 	gs_free(w->slot);
 	ip_units_free(&w->u);
 	ip_view_free(&w->a);

@@ -91,6 +91,11 @@ int ip_view_plain(ip_view *v, const ip_units *u);
  * ip_view_joined), 0 when it cannot, GS_ENOMEM, or GS_EINVAL when s
  * is not all ASCII after all. */
 int ip_view_ascii(ip_view *v, const char *s, size_t len);
+/* The length of the start of an ASCII text that both views keep as it
+ * is but for case (offsets too), whatever follows once the last four
+ * bytes of it are left out: where a search of the lowercased text finds
+ * what a search of either view would (ip_hits_anchor). */
+size_t ip_ascii_plain(const char *s, size_t len);
 /* The second view (letters joined, digits read as letters): 1 when it
  * differs from the first and was built, 0 when not, or GS_E*. */
 int ip_view_joined(ip_view *v, const ip_units *u);

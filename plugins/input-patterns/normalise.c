@@ -663,6 +663,98 @@ int ip_view_plain(ip_view *v, const ip_units *u)
 	return GS_OK;
 }
 
+/* How much of s[0..len) both views keep as it is, bar case: a pass that
+ * stops at the first byte ip_view_ascii would drop, change other than
+ * by case, or fold into a run of white space, and at the first place
+ * where ip_view_joined could join or read letters (a separator between
+ * letters or digits, a word of letters and digits, @ or $, a one-letter
+ * word one space after another): more than it must, never less. */
+/* ip_ascii_plain's state: the class before, the word of letters and
+ * digits it is in or after, where a one-letter word one space after
+ * another would start, and the word before a run of separators. */
+typedef struct ip_plain {
+	unsigned prev;
+	size_t word, one_next, sep_word;
+	int sep_after;
+} ip_plain;
+
+/* Where the plain start ends when byte i is the first one that is not:
+ * before the word that byte i may be joined to (across separators, a
+ * dropped byte, or a space after a one-letter word), as the joined view
+ * may then read that word's digits as letters. */
+static size_t ip_plain_stop(const ip_plain *st, size_t i)
+{
+	if (st->prev == IP_C_ALNUM)
+		return i - st->word == st->one_next ? i - st->word - 2
+						    : i - st->word;
+	if (st->prev == IP_C_SEP && st->sep_after)
+		return st->sep_word;
+	if (st->prev == IP_C_SPACE && st->one_next == i)
+		return i - 2;
+	return i;
+}
+
+size_t ip_ascii_plain(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	ip_plain st = { IP_C_SPACE, 0, (size_t)-1, 0, 0 };
+	size_t i;
+	int letters = 0, digits = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char b = p[i], c = b < 0x80 ? ip_ascii_fold[b] : 0xFF;
+		unsigned cls;
+
+		if (c == 0xFF || c != (b >= 'A' && b <= 'Z' ? b | 0x20 : b))
+			return ip_plain_stop(&st, i);
+		cls = ip_class_ascii[c];
+		if (cls == IP_C_LEET)
+			return ip_plain_stop(&st, i);
+		if (cls == IP_C_ALNUM) {
+			int digit = c >= '0' && c <= '9';
+			size_t e;
+
+			/* a word joined to the one before the separators */
+			if (st.prev == IP_C_SEP && st.sep_after)
+				return st.sep_word;
+			if (st.prev != IP_C_ALNUM) {
+				st.word = 0;
+				letters = digits = 0;
+			}
+			st.word++;
+			letters |= !digit;
+			digits |= digit;
+			if (letters && digits) /* its digits read as letters */
+				return ip_plain_stop(&st, i + 1);
+			/* the letters after a letter: most of a text */
+			for (e = i + 1; !digit && e < len &&
+			     (unsigned)((p[e] | 0x20) - 'a') < 26u; e++)
+				;
+			st.word += e - i - 1;
+			i = e - 1;
+		} else if (st.prev == IP_C_ALNUM && st.word == 1 &&
+			   i - 1 == st.one_next) {
+			return i - 3; /* a one-letter word after another */
+		}
+		if (cls == IP_C_SPACE) {
+			if (st.prev == IP_C_SPACE && i > 0) /* a run */
+				return ip_plain_stop(&st, i);
+			st.one_next = st.prev == IP_C_ALNUM && st.word == 1 &&
+				      c == ' ' ? i + 1 : (size_t)-1;
+		}
+		if (cls == IP_C_SEP) {
+			if (st.prev == IP_C_ALNUM)
+				st.sep_word = i - st.word;
+			st.sep_after = st.prev == IP_C_ALNUM ||
+				       (st.prev == IP_C_SEP && st.sep_after);
+		}
+		st.prev = cls;
+	}
+	if (st.prev == IP_C_ALNUM && st.word == 1 && len - 1 == st.one_next)
+		return len - 3;
+	return len;
+}
+
 /* ip_normalise then ip_view_plain for an all-ASCII text, in one pass
  * and without units: most regions are ASCII, and the units were most of
  * their cost.  The same pass runs ip_view_joined's tests as they stand

@@ -175,10 +175,91 @@ static void random_texts(void)
 	   maybe);
 }
 
+/* Whether the first k bytes of view v are s's, lowercased, each from its
+ * own byte. */
+static int keeps(const ip_view *v, const char *s, size_t k)
+{
+	size_t i;
+
+	if (v->text.len < k)
+		return 0;
+	for (i = 0; i < k; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((unsigned char)v->text.data[i] !=
+		    (c >= 'A' && c <= 'Z' ? c | 0x20 : c) ||
+		    v->os[i] != i || v->oe[i] != i + 1)
+			return 0;
+	}
+	return 1;
+}
+
+/* ip_ascii_plain: on the same kind of random texts, the start it claims
+ * (less its last four bytes, unless it is the whole text) must be kept
+ * as it is, bar case, by both views built the general way; and on
+ * prose it must claim most of the text. */
+static void plain_starts(void)
+{
+	static const char *const piece[] = {
+		"ignore", "Previous", "INSTRUCTIONS", "a", "I", "x", "b",
+		" ", " ", " ", "  ", "\t", "\n", "\r\n", "\v", " \n ",
+		".", "-", "_", "*", "/", "\\", "|", "+", "~", "^", "`",
+		"0", "1", "3", "4", "5", "7", "2", "9", "@", "$", "42",
+		",", "'", "\"", ":", "<", "#", "[", "!", "?", "(", ")",
+		"\x01", "\x7f", "\x1b",
+	};
+	static const char *const prose[] = {
+		"Ignore", "the", "previous", "instructions", "and", "tell",
+		"me", "a", "joke", "about", "I", "2024", "(see", "notes)",
+	};
+	static const char *const after[] = { " ", ", ", ". ", "\n", "; " };
+	size_t np = sizeof piece / sizeof piece[0];
+	long n, bad = 0, whole = 0, k0 = 0;
+	char buf[512];
+
+	for (n = 0; n < 200000; n++) {
+		size_t len = 0, k = 1 + next() % 24, q, p;
+		int pr = n % 4 == 0, j;
+
+		for (q = 0; q < k; q++) {
+			const char *x = pr ? prose[next() % 14] : piece[next() % np];
+
+			memcpy(buf + len, x, strlen(x));
+			len += strlen(x);
+			if (pr) {
+				x = after[next() % 5];
+				memcpy(buf + len, x, strlen(x));
+				len += strlen(x);
+			}
+		}
+		p = ip_ascii_plain(buf, len);
+		k = p == len ? len : p > 4 ? p - 4 : 0;
+		whole += pr && p == len;
+		k0 += k;
+		ref.text.len = joined.text.len = 0;
+		if (ip_normalise(buf, len, &units) < 0 ||
+		    ip_view_plain(&ref, &units) < 0 ||
+		    (j = ip_view_joined(&joined, &units)) < 0) {
+			bad++;
+			continue;
+		}
+		if ((!keeps(&ref, buf, k) || (j == 1 && !keeps(&joined, buf, k)))
+		    && bad++ < 3) {
+			printf("# claimed %zu of:\n", p);
+			diag_text(buf, len);
+		}
+	}
+	is_int(bad, 0, "ip_ascii_plain: both views keep what it claims "
+	       "(200000 texts, %ld bytes claimed)", k0);
+	ok(whole > 50000 * 9 / 10, "... and it claims the whole of most "
+	   "prose (%ld of 50000)", whole);
+}
+
 int main(void)
 {
 	fixed();
 	random_texts();
+	plain_starts();
 	ip_units_free(&units);
 	ip_view_free(&ref);
 	ip_view_free(&fast);
