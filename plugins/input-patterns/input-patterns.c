@@ -980,16 +980,17 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 	hint = w->pfirst + 4 * nr;
 	seen = w->pseen;
 	memset(count, 0, 2 * nr * sizeof *count);
+	/* each near hit's rule becomes its list (UINT32_MAX: none) */
 	for (i = 0; i < h->np; i++) {
-		if ((g = ip_pos_list(nr, h->p[i].rule)) == SIZE_MAX)
-			continue;
-		/* a second key word inside a word, where the rule's can only
-		 * start one: no use (and moved past the rules' numbers) */
-		if (g < nr && in->rule[g].wstart2 &&
-		    ip_inside_word(s, h->p[i].start)) {
+		if ((g = ip_pos_list(nr, h->p[i].rule)) == SIZE_MAX ||
+		    /* a second key word inside a word, where the rule's
+		     * can only start one: no use */
+		    (g < nr && in->rule[g].wstart2 &&
+		     ip_inside_word(s, h->p[i].start))) {
 			h->p[i].rule = UINT32_MAX;
 			continue;
 		}
+		h->p[i].rule = (uint32_t)g;
 		if (!count[g]++)
 			seen[nseen++] = (uint32_t)g;
 		m++;
@@ -1007,8 +1008,8 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 	/* each list in the order of the ends (the hits' order), then (for
 	 * second key words) the greatest start so far along it */
 	for (i = 0; i < h->np; i++)
-		if ((g = ip_pos_list(nr, h->p[i].rule)) != SIZE_MAX) {
-			ip_pos *p = &pos[first[g]++];
+		if (h->p[i].rule != UINT32_MAX) {
+			ip_pos *p = &pos[first[h->p[i].rule]++];
 
 			p->ls = h->p[i].ls;
 			p->le = h->p[i].le;
