@@ -18,10 +18,10 @@
  * common key words count only with a second key word of the rule (and,
  * for a rule that is one sequence, a third) near enough, and, for a rule
  * every match of which consumes certain punctuation (need.c: "#", "<",
- * "["), with that punctuation near enough; a hit of a rule whose matches
- * start at its key word counts only if a search anchored there, on the
- * text itself where it is plain enough that both views keep it as it
- * is, can match (ip_hits_anchor).  A text with no key word
+ * "["), with that punctuation near enough; a hit counts only if a
+ * search limited to start by it (a bounded distance before it) can
+ * match, on the text itself where that is plain enough that both views
+ * keep it as it is (ip_hits_anchor).  A text with no key word
  * costs one pass and no matching.  A rule's top-level alternatives are
  * kept apart as rules of their own (the same name, in order), so that
  * each gets key words and a reach of its own.  Rules the parser cannot
@@ -1118,15 +1118,17 @@ static void ip_hits_need(const ip_instance *in, ip_hits *h)
 	h->n = n;
 }
 
-/* Drops the hits of rules whose matches start at their key word (pre 0)
- * where a search anchored there cannot match: most hits that survive
- * pairing do not start a match ("ignore the budget"), and a region per
- * hit (its views, its searches) cost far more than this.  The search
- * runs on the text itself, lowercased, from the safe cut a region would
- * start at, over as much as both views keep as it is (ip_ascii_plain,
- * less its last four bytes): there a view is the text bar case, byte
- * for byte, so a search of it finds what a search of either view would.
- * It may not look past that end (partial matching): a hit whose search
+/* Drops the hits that start no match: for a rule whose matches start at
+ * most `pre` characters before their key word (ip_rule.pre), one search
+ * from there with an offset limit at the key word (so JIT still applies)
+ * tells.  Most hits that survive pairing start none ("ignore the
+ * budget"), and a region per hit (its views, its slots, its searches)
+ * cost far more than this.  The search runs on the text itself,
+ * lowercased, from the safe cut a region would start at, over as much as
+ * both views keep as it is (ip_ascii_plain, less its last four bytes):
+ * there a view is the text bar case, byte for byte, and a character a
+ * byte, so a search of it finds what a search of either view would.  It
+ * may not look past that end (partial matching): a hit whose search
  * would is kept, as is one where the text is not plain enough, or the
  * search fails on a limit (the region's search will say so). */
 static int ip_hits_anchor(const ip_instance *in, ip_work *w, const char *s,
@@ -1137,16 +1139,17 @@ static int ip_hits_anchor(const ip_instance *in, ip_work *w, const char *s,
 	for (i = 0; i < h->n; i++) {
 		const ip_hit *x = &h->v[i];
 		ip_rule *r = &in->rule[x->rule];
-		size_t s0, end, at;
+		size_t s0, end, at, from;
 		char *low;
 		int rc;
 
-		if (r->pre != 0)
+		if (r->pre == IP_PRE_UNKNOWN || r->pre > x->start)
 			goto keep;
 		/* in plain text a character is a byte: in->context bytes
-		 * before hold every lookbehind's */
-		s0 = ip_cut_before(s, len, x->start > in->context
-					   ? x->start - in->context : 0);
+		 * before where a match may start hold every lookbehind's */
+		from = x->start - r->pre;
+		s0 = ip_cut_before(s, len, from > in->context
+					   ? from - in->context : 0);
 		end = len - x->end > IP_ANCHOR_AHEAD ? x->end + IP_ANCHOR_AHEAD
 						     : len;
 		at = s0 + ip_ascii_plain(s + s0, end - s0);
@@ -1163,7 +1166,7 @@ static int ip_hits_anchor(const ip_instance *in, ip_work *w, const char *s,
 					     ? s[k] | 0x20 : s[k]);
 		pcre2_set_offset_limit(w->mc, x->start - s0);
 		rc = pcre2_match(ip_code(in, r), (PCRE2_SPTR)low, at - s0,
-				 x->start - s0, PCRE2_NO_UTF_CHECK |
+				 from - s0, PCRE2_NO_UTF_CHECK |
 				 (at < len ? PCRE2_PARTIAL_HARD : 0), w->md,
 				 w->mc);
 		if (rc == PCRE2_ERROR_NOMEMORY)
