@@ -467,7 +467,7 @@ typedef struct sc_block {
 	 * one's character starts in the text */
 	unsigned char L[SC_HIST + SC_BLOCK + 64]; /* room to read and write */
 	uint32_t at[SC_HIST + SC_BLOCK];          /* a vector past the end */
-	uint32_t cand[SC_BLOCK + 16];
+	uint32_t cand[SC_BLOCK + 16]; /* letter << 16 | hash of its last four */
 } sc_block;
 
 /* Where the character that starts at s[at] ends. */
@@ -638,8 +638,9 @@ SC_AVX512 static __m512i sc_letters16(const unsigned char *p, int by)
 		(const void *)p)), _mm_cvtsi32_si128(by));
 }
 
-/* The block's letters whose last four pass any4, sixteen at a time: the
- * same grams and hash as the loop in sc_search. */
+/* The block's letters whose last four pass any4, sixteen at a time, as
+ * sc_search lists them (letter << 16 | hash): the same grams and hash as
+ * its loop. */
 SC_AVX512 static size_t sc_cands_avx512(const ip_scanner *sc, sc_block *bk)
 {
 	const unsigned char *L = bk->L;
@@ -675,7 +676,8 @@ SC_AVX512 static size_t sc_cands_avx512(const ip_scanner *sc, sc_block *bk)
 			w, _mm512_and_si512(h, low5)), one);
 
 		_mm512_storeu_si512(bk->cand + nc, _mm512_maskz_compress_epi32(
-			k, _mm512_add_epi32(iota, _mm512_set1_epi32((int)j))));
+			k, _mm512_or_si512(_mm512_slli_epi32(_mm512_add_epi32(
+				iota, _mm512_set1_epi32((int)j)), 16), h)));
 		nc += (size_t)__builtin_popcount(k);
 	}
 	return nc;
@@ -722,14 +724,13 @@ static int sc_search(const ip_scanner *sc, sc_block *bk,
 	else
 #endif
 		for (j = SC_HIST; j < bk->nl; j++) {
-			bk->cand[nc] = (uint32_t)j;
-			nc += !!sc_bit(sc->any4, sc_hash(sc_gram4(L, j)));
+			uint32_t h = sc_hash(sc_gram4(L, j));
+
+			bk->cand[nc] = (uint32_t)j << 16 | h;
+			nc += !!sc_bit(sc->any4, h);
 		}
 	/* most candidates' buckets and entries are not in L1: ask for the
 	 * bucket SC_AHEAD candidates ahead, its entries half as far */
-	for (k = 0; k < nc; k++) /* letter << 16 | hash of its last four */
-		bk->cand[k] = bk->cand[k] << 16 |
-			      sc_hash(sc_gram4(L, bk->cand[k]));
 	for (k = 0; k < nc && rc == GS_OK; k++) {
 		uint32_t b;
 
