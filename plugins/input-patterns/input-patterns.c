@@ -151,6 +151,12 @@ typedef struct ip_instance {
 	ip_scanner *scanner;
 	int unkeyed;                 /* some rule has no key words */
 	int paired;                  /* some rule has second key words */
+	/* then, per rule of the scanner, the list ip_hits_pair keeps its
+	 * hits in (2 nrule: none), and per list whether its key words must
+	 * start a word (ip_rule.wstart2) */
+	uint32_t *plist;
+	uint8_t *pws2;
+	uint8_t *pflag; /* per rule: 1 paired, 2 third (ip_rule) */
 	int needy;                   /* some rule needs punctuation */
 	size_t context;              /* letters a region keeps before */
 	int jit;                     /* JIT on first use (not under valgrind) */
@@ -573,6 +579,7 @@ typedef struct ip_work {
 	size_t *count;           /* intervals per rule, nrule + 1 */
 	size_t *pfirst;          /* ip_hits_pair's: 6 nrule */
 	uint32_t *pseen;         /* ... and 2 nrule */
+	uint8_t *pwant;          /* ... and 2 nrule */
 	ip_pos *pos;
 	size_t poscap;
 	char *low;               /* ip_hits_anchor's stretch, lowercased */
@@ -942,15 +949,11 @@ static int ip_inside_word(const char *s, size_t at)
 		(c >= '0' && c <= '9') || c == '_');
 }
 
-/* Which list of positions a hit goes to in ip_hits_pair: rule r's second
- * key words are list r, its third nrule + r; SIZE_MAX for other hits. */
-static size_t ip_pos_list(size_t nr, uint32_t rule)
+/* Whether the ASCII byte c is a word character (letter, digit or _). */
+static unsigned ip_word_byte(unsigned char c)
 {
-	if (rule >= nr && rule < 2 * nr)
-		return rule - nr;
-	if (rule >= 3 * nr && rule < 4 * nr)
-		return rule - 2 * nr;
-	return SIZE_MAX;
+	return ((unsigned)((c | 0x20) - 'a') < 26u) |
+	       ((unsigned)(c - '0') < 10u) | (c == '_');
 }
 
 /* Drops the hits of paired rules' key words that no second key word of
@@ -963,41 +966,65 @@ static size_t ip_pos_list(size_t nr, uint32_t rule)
 static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			ip_hits *h)
 {
-	size_t nr = in->nrule, i, k, n = 0, m = 0, at = 0, g, nseen = 0;
+	size_t nr = in->nrule, nl = 2 * nr + 1, i, k, n = 0, m = 0, at = 0;
+	size_t nseen = 0;
 	size_t *count, *first, *hint;
 	uint32_t *seen;
+	uint8_t *want;
 	ip_pos *pos;
+	int rc = GS_ENOMEM;
 
-	/* count, first and hint: per list, its hits, where they go in pos,
-	 * and where its last search ended (set only for the lists seen,
-	 * listed in seen): a short text touches only those, not all 2 nrule */
+	/* count, first and hint: per list (rule r's second key words are
+	 * list r, its third nrule + r, and 2 nrule takes the near hits no
+	 * list keeps), its hits, where they go in pos, and where its last
+	 * search ended */
 	if ((!w->pfirst &&
-	     !(w->pfirst = gs_alloc(6 * nr * sizeof *w->pfirst))) ||
-	    (!w->pseen && !(w->pseen = gs_alloc(2 * nr * sizeof *w->pseen))))
+	     !(w->pfirst = gs_calloc(3 * nl, sizeof *w->pfirst))) ||
+	    (!w->pseen && !(w->pseen = gs_alloc(nl * sizeof *w->pseen))) ||
+	    (!w->pwant && !(w->pwant = gs_calloc(nl, 1))))
 		return GS_ENOMEM;
 	count = w->pfirst;
-	first = w->pfirst + 2 * nr;
-	hint = w->pfirst + 4 * nr;
+	first = w->pfirst + nl;
+	hint = w->pfirst + 2 * nl;
 	seen = w->pseen;
-	memset(count, 0, 2 * nr * sizeof *count);
-	/* each near hit's rule becomes its list (UINT32_MAX: none) */
-	for (i = 0; i < h->np; i++) {
-		if ((g = ip_pos_list(nr, h->p[i].rule)) == SIZE_MAX ||
-		    /* a second key word inside a word, where the rule's
-		     * can only start one: no use */
-		    (g < nr && in->rule[g].wstart2 &&
-		     ip_inside_word(s, h->p[i].start))) {
-			h->p[i].rule = UINT32_MAX;
-			continue;
+	want = w->pwant;
+	/* the lists some hit will ask about: only those are built (most
+	 * rules' second and third key words turn up in texts without a hit
+	 * of their first); want and count are all 0 outside them */
+	for (i = 0; i < h->nfl; i++) {
+		size_t r = h->fl[i], b = r < nr ? r : r - 2 * nr;
+
+		if (r < nr && (in->pflag[b] & 1) && !want[r]) {
+			want[r] = 1;
+			seen[nseen++] = (uint32_t)r;
 		}
-		h->p[i].rule = (uint32_t)g;
-		if (!count[g]++)
-			seen[nseen++] = (uint32_t)g;
-		m++;
+		if ((in->pflag[b] & 2) && !want[nr + b]) {
+			want[nr + b] = 1;
+			seen[nseen++] = (uint32_t)(nr + b);
+		}
+	}
+	/* the near hits those lists keep, moved to the front with their
+	 * list for rule: without a branch, as which are kept is random (a
+	 * second key word inside a word, where the rule's can only start
+	 * one, is not kept) */
+	for (i = 0; i < h->np; i++) {
+		ip_near e = h->p[i];
+		unsigned char b = (unsigned char)s[e.start];
+		unsigned inside = (b < 0x80) &
+				  ip_word_byte(e.start ? (unsigned char)
+					       s[e.start - 1] : ' ');
+		uint32_t g = in->plist[e.rule];
+		unsigned keep;
+
+		keep = want[g] & ~(in->pws2[g] & inside) & 1u;
+		e.rule = g;
+		h->p[m] = e;
+		m += keep;
+		count[g] += keep;
 	}
 	if (m) {
 		if (!(pos = ip_grow(w->pos, &w->poscap, m, sizeof *pos, 16)))
-			return GS_ENOMEM;
+			goto out;
 		w->pos = pos;
 	}
 	pos = w->pos;
@@ -1007,13 +1034,12 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 	}
 	/* each list in the order of the ends (the hits' order), then (for
 	 * second key words) the greatest start so far along it */
-	for (i = 0; i < h->np; i++)
-		if (h->p[i].rule != UINT32_MAX) {
-			ip_pos *p = &pos[first[h->p[i].rule]++];
+	for (i = 0; i < m; i++) {
+		ip_pos *p = &pos[first[h->p[i].rule]++];
 
-			p->ls = h->p[i].ls;
-			p->le = h->p[i].le;
-		}
+		p->ls = h->p[i].ls;
+		p->le = h->p[i].le;
+	}
 	for (k = 0; k < nseen; k++) {
 		size_t a, e = first[seen[k]];
 
@@ -1050,7 +1076,13 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 		h->v[n++] = *x;
 	}
 	h->n = n;
-	return GS_OK;
+	rc = GS_OK;
+out:
+	for (k = 0; k < nseen; k++) { /* all 0 again, for the next text */
+		want[seen[k]] = 0;
+		count[seen[k]] = 0;
+	}
+	return rc;
 }
 
 /* Drops the key words found inside a word (ip_inside_word) for rules
@@ -1228,9 +1260,7 @@ static void ip_work_free(ip_work *w)
 {
 	if (!w)
 		return;
-	gs_free(w->h.v);
-	gs_free(w->h.p);
-	gs_free(w->h.m);
+	ip_hits_free(&w->h);
 	gs_free(w->rs.v);
 	gs_free(w->first.v);
 	gs_free(w->sp.v);
@@ -1239,6 +1269,7 @@ static void ip_work_free(ip_work *w)
 	gs_free(w->count);
 	gs_free(w->pfirst);
 	gs_free(w->pseen);
+	gs_free(w->pwant);
 	gs_free(w->pos);
 	gs_free(w->low);
 	gs_free(w->slot);
@@ -1717,6 +1748,19 @@ static int ip_scanner_make(ip_instance *in, const ip_lits *lits)
 		all[3 * nr + r].n = l->n3;
 	}
 	rc = ip_scanner_new(all, 4 * nr, near, &in->scanner);
+	if (rc == GS_OK && (!(in->plist = gs_alloc(4 * nr * sizeof *in->plist)) ||
+			    !(in->pws2 = gs_calloc(2 * nr + 1, 1))))
+		rc = GS_ENOMEM;
+	for (r = 0; rc == GS_OK && r < 4 * nr; r++)
+		in->plist[r] = (uint32_t)(r >= nr && r < 2 * nr ? r - nr
+					  : r >= 3 * nr ? r - 2 * nr : 2 * nr);
+	if (rc == GS_OK && !(in->pflag = gs_alloc(nr)))
+		rc = GS_ENOMEM;
+	for (r = 0; rc == GS_OK && r < nr; r++) {
+		in->pws2[r] = (uint8_t)in->rule[r].wstart2;
+		in->pflag[r] = (uint8_t)((in->rule[r].paired ? 1 : 0) |
+					 (in->rule[r].third ? 2 : 0));
+	}
 out:
 	for (r = 0; r < nr; r++)
 		if (in->rule[r].paired)
@@ -1964,6 +2008,9 @@ static void ip_destroy(void *instance)
 	if (in->locked)
 		pthread_mutex_destroy(&in->lock);
 	ip_scanner_free(in->scanner);
+	gs_free(in->plist);
+	gs_free(in->pws2);
+	gs_free(in->pflag);
 	pcre2_match_context_free(in->mctx);
 	pcre2_general_context_free(in->gctx);
 	gs_free(in->replacement);

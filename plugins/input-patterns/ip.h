@@ -211,6 +211,10 @@ typedef struct ip_hits {
 	int ascii;    /* the text scanned was all ASCII */
 	ip_mark *m;   /* marks, in text order */
 	size_t nm, mcap;
+	uint8_t *found; /* per rule (of ip_scanner_new's nrules): 1 when v
+			 * has a hit of it */
+	uint32_t *fl;   /* those rules, in the order of their first hits */
+	size_t nfl, fcap;
 } ip_hits;
 
 /* Builds a scanner for nrules rules; lits[r] are rule r's key words
@@ -227,11 +231,14 @@ int ip_scanner_simd(const ip_scanner *sc);
  * 64 of mask[c / 64]) wherever a view of the text would hold them. */
 void ip_scanner_mark(ip_scanner *sc, const uint64_t mask[2]);
 /* Appends every key word occurrence in s[0..len) to out (out->v, or
- * out->p for rules asked for as near), and the marks asked for, and says
- * whether the text was all ASCII.  GS_ELIMIT for a text of 4 GiB or
+ * out->p for rules asked for as near), and the marks asked for, notes
+ * the rules with hits in out->v (found, fl), and says whether the text
+ * was all ASCII.  GS_ELIMIT for a text of 4 GiB or
  * more. */
 int ip_scanner_run(const ip_scanner *sc, const char *s, size_t len,
 		   ip_hits *out);
+/* Frees what runs put in h (h itself is the caller's). */
+void ip_hits_free(ip_hits *h);
 
 /* ---- near.h ------------------------------------------------------- */
 

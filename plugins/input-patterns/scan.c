@@ -81,6 +81,7 @@ struct ip_scanner {
 	size_t nword;
 	uint32_t *rules; /* every word's rules, one block */
 	uint8_t *near;   /* per rule: its hits go to ip_hits.p */
+	size_t nrules;
 };
 
 static int sc_simd(void);
@@ -283,6 +284,7 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, const uint8_t *near,
 	}
 	if (near)
 		memcpy(sc->near, near, nrules);
+	sc->nrules = nrules;
 	for (c = 0; c < 128; c++)
 		sc->code[c] = ip_stream_ascii[c]
 			      ? (uint8_t)(ip_stream_ascii[c] - 'a' + 1) : 0;
@@ -517,6 +519,10 @@ static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
 				end = sc_char_end(s, len, bk->at[j]);
 			if (sc_hits_put(out, rule, at, end, n - e->len, n) < 0)
 				return GS_ENOMEM;
+			if (!out->found[rule]) {
+				out->found[rule] = 1;
+				out->fl[out->nfl++] = rule;
+			}
 		}
 	}
 	return GS_OK;
@@ -855,6 +861,20 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 	out->nm = 0;
 	if (len >= UINT32_MAX)
 		return GS_ELIMIT;
+	if (out->fcap < sc->nrules + 1) { /* the scanner's rules, at least */
+		size_t cap = sc->nrules + 1;
+
+		gs_free(out->found);
+		gs_free(out->fl);
+		out->fcap = 0;
+		out->found = gs_calloc(cap, 1);
+		out->fl = gs_alloc(cap * sizeof *out->fl);
+		if (!out->found || !out->fl)
+			return GS_ENOMEM;
+		out->fcap = cap;
+	}
+	while (out->nfl) /* the last text's */
+		out->found[out->fl[--out->nfl]] = 0;
 	if (!sc->t4.n && !sc->t8.n)
 		return GS_OK;
 	memset(bk.L, 0, SC_HIST);
@@ -876,4 +896,14 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 	}
 	ip_units_free(&scratch);
 	return rc;
+}
+
+void ip_hits_free(ip_hits *h)
+{
+	gs_free(h->v);
+	gs_free(h->p);
+	gs_free(h->m);
+	gs_free(h->found);
+	gs_free(h->fl);
+	memset(h, 0, sizeof *h);
 }

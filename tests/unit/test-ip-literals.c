@@ -363,8 +363,7 @@ static long finds(const char *text)
 	last_ascii = h.ascii;
 	ip_lits_free(&l);
 	ip_scanner_free(sc);
-	gs_free(h.v);
-	gs_free(h.m);
+	ip_hits_free(&h);
 	return end;
 }
 
@@ -408,8 +407,7 @@ static const char *marks(const char *text)
 	}
 	ip_lits_free(&l);
 	ip_scanner_free(sc);
-	gs_free(h.v);
-	gs_free(h.m);
+	ip_hits_free(&h);
 	return out;
 }
 

@@ -374,11 +374,36 @@ static int same_list(void)
 	return 1;
 }
 
+/* Whether found and fl name the rules of h's hits (not its near ones),
+ * each once, in the order of their first hits. */
+static int found_right(const ip_hits *h)
+{
+	size_t i, k = 0, r;
+
+	for (i = 0; i < h->n; i++) {
+		for (r = 0; r < k && h->fl[r] != h->v[i].rule; r++)
+			;
+		if (r == k && (k == h->nfl || h->fl[k++] != h->v[i].rule))
+			return 0;
+	}
+	if (k != h->nfl)
+		return 0;
+	for (r = 0; r < nlits; r++) {
+		int listed = 0;
+
+		for (i = 0; i < h->nfl; i++)
+			listed |= h->fl[i] == r;
+		if (h->found[r] != listed)
+			return 0;
+	}
+	return 1;
+}
+
 static void against_reference(ip_scanner *sc, int count)
 {
 	static char buf[16384];
 	ip_hits h;
-	int i, bad = 0, fail = 0;
+	int i, bad = 0, fail = 0, badfound = 0;
 	size_t hits = 0;
 
 	memset(&h, 0, sizeof h);
@@ -393,6 +418,7 @@ static void against_reference(ip_scanner *sc, int count)
 			break;
 		}
 		hits += nwant;
+		badfound += !found_right(&h);
 		if (!same_list()) {
 			if (!bad++)
 				printf("# differs on \"%.*s\"\n",
@@ -405,9 +431,9 @@ static void against_reference(ip_scanner *sc, int count)
 	       count);
 	ok(hits > (size_t)count, "reference: the texts hold key words "
 	   "(%zu hits)", hits);
-	free(h.v);
-	free(h.p);
-	free(h.m);
+	is_int(badfound, 0, "reference: found and fl list the rules with "
+	       "hits, each once, in the order of their first hits");
+	ip_hits_free(&h);
 }
 
 static void simd_against_plain(ip_scanner *vec, ip_scanner *plain,
@@ -450,8 +476,8 @@ static void simd_against_plain(ip_scanner *vec, ip_scanner *plain,
 	       "and marks, in order (%d texts, %zu longer than 2 KiB)",
 	       count, big);
 	ok(marks > 0, "vector: the texts have marks (%zu)", marks);
-	free(a.v), free(a.p), free(a.m);
-	free(b.v), free(b.p), free(b.m);
+	ip_hits_free(&a);
+	ip_hits_free(&b);
 }
 
 static void cleanup(void)
