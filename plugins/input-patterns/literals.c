@@ -125,6 +125,24 @@ typedef struct linfo {
 
 enum { KW_NO, KW_YES, KW_INHERIT };
 
+/* Clears n bytes at p in 16-byte stores: GCC makes a rep stos of a
+ * memset of an info (or of lsec), which is slow to start on some CPUs,
+ * and the reader clears several per atom of every rule. */
+static inline void lit_clear(void *p, size_t n)
+{
+	unsigned char *c = p;
+	size_t k;
+
+	for (k = 0; k + 16 <= n; k += 16)
+		__builtin_memset(c + k, 0, 16);
+	__builtin_memset(c + k, 0, n - k);
+}
+
+static inline void linfo_zero(linfo *i)
+{
+	lit_clear(i, sizeof *i);
+}
+
 static size_t lit_add(size_t a, size_t b)
 {
 	return a == LIT_INF || b == LIT_INF || a + b < a ? LIT_INF : a + b;
@@ -213,13 +231,13 @@ static int lset_add(lset *s, const char *str, size_t n)
 
 	if (n > LIT_MAXLEN)
 		n = LIT_MAXLEN;
-	if (!s->pool || s->pool->cap - s->pool->used < n + 1) {
+	if (!s->pool || s->pool->cap - s->pool->used < n + 2) {
 		/* blocks double, from what one short string needs */
 		size_t cap = s->pool ? 2 * s->pool->cap : LIT_BLOCK0;
 		lblock *b;
 
 		if (cap > 16384)
-			cap = 16384; /* LIT_MAXLEN + 1 always fits */
+			cap = 16384; /* LIT_MAXLEN + 2 always fits */
 		if (cap == LIT_BLOCK0 && lit_spare_b) {
 			b = lit_spare_b;
 			lit_spare_b = b->next;
@@ -243,11 +261,18 @@ static int lset_add(lset *s, const char *str, size_t n)
 		s->v = v;
 	}
 	c = s->pool->data + s->pool->used;
+	*c++ = (char)n; /* its length, for lit_len */
 	memcpy(c, str, n);
 	c[n] = '\0';
-	s->pool->used += n + 1;
+	s->pool->used += n + 2;
 	s->v[s->n++] = c;
 	return 0;
+}
+
+/* The length of a string of a set (lset_add keeps it in front). */
+static size_t lit_len(const char *str)
+{
+	return (unsigned char)str[-1];
 }
 
 static int lset_strcmp(const void *a, const void *b)
@@ -356,7 +381,7 @@ static int lset_copy(lset *to, const lset *from)
 	size_t k;
 
 	for (k = 0; k < from->n; k++)
-		if (lset_add(to, from->v[k], strlen(from->v[k])) < 0)
+		if (lset_add(to, from->v[k], lit_len(from->v[k])) < 0)
 			return -1;
 	return 0;
 }
@@ -380,11 +405,11 @@ static int lset_product(lset *out, const lset *a, const lset *b)
 	if (a->n * b->n > LIT_CAP)
 		return 1;
 	for (i = 0; i < a->n; i++) {
-		size_t la = strlen(a->v[i]);
+		size_t la = lit_len(a->v[i]);
 
 		memcpy(buf, a->v[i], la);
 		for (j = 0; j < b->n; j++) {
-			size_t lb = strlen(b->v[j]);
+			size_t lb = lit_len(b->v[j]);
 
 			if (la + lb > LIT_MAXLEN)
 				return 1; /* a cut string is no longer exact */
@@ -427,7 +452,7 @@ static void lit_pairs_init(void)
 
 static int lit_common(const char *key)
 {
-	size_t n = strlen(key);
+	size_t n = lit_len(key);
 
 	if (n > 6)
 		return 0;
@@ -456,7 +481,7 @@ static double lset_score(const lset *s)
 		if (!s->v[k][0] || !s->v[k][1] || !s->v[k][2])
 			return 1e9;
 	for (k = 0; k < s->n; k++) {
-		size_t n = strlen(s->v[k]);
+		size_t n = lit_len(s->v[k]);
 
 		sum += w[n < 6 ? n : 6] *
 		       (n <= 6 && lit_common(s->v[k]) ? 100 : 1);
@@ -680,7 +705,7 @@ static void linfo_seq_done(linfo *i, lset *third)
 static int linfo_exact1(lparse *l, linfo *i, const char *s, size_t n,
 			size_t maxv)
 {
-	memset(i, 0, sizeof *i);
+	linfo_zero(i);
 	i->exact = 1;
 	i->maxv = maxv;
 	i->maxl = n;
@@ -805,7 +830,7 @@ static int lclass_info(lparse *l, const lclass *c, linfo *out)
 	char s[2] = { 0, 0 };
 	int k, n = 0;
 
-	memset(out, 0, sizeof *out);
+	linfo_zero(out);
 	out->maxv = 1;
 	out->maxl = c->letters || c->any || c->nonascii;
 	out->min1 = 1;
@@ -946,7 +971,7 @@ static int lit_class(lparse *l, linfo *out)
 		prev = ch;
 	}
 	if (neg) {
-		memset(out, 0, sizeof *out);
+		linfo_zero(out);
 		out->maxv = out->maxl = 1;
 		out->min1 = 1;
 		return 0;
@@ -987,7 +1012,7 @@ static int lit_group(lparse *l, linfo *out)
 {
 	int look = 0, behind = 0, rc;
 
-	memset(out, 0, sizeof *out);
+	linfo_zero(out);
 	if (*l->p == '*') { /* (*VERB): refused elsewhere; not ours */
 		l->bad = 1;
 		return 0;
@@ -1063,7 +1088,7 @@ static int lit_escape_atom(lparse *l, linfo *out)
 	long ch;
 	int rc;
 
-	memset(out, 0, sizeof *out);
+	linfo_zero(out);
 	if (strchr("bBAzZG", e) && e) {
 		l->p++;
 		rc = linfo_exact1(l, out, "", 0, 0);
@@ -1153,7 +1178,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 	size_t pre = 0;
 	long k;
 
-	memset(&r, 0, sizeof r);
+	linfo_zero(&r);
 	r.ws = a->ws;
 	r.min1 = min >= 1 && a->min1;
 	r.lstart = min >= 1 && a->lstart;
@@ -1227,7 +1252,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 		lset *best = linfo_best(a, &pre, &kw);
 		lsec sec;
 
-		memset(&sec, 0, sizeof sec);
+		lit_clear(&sec, sizeof sec);
 		r.sec = &sec;
 		linfo_offer_atom(&r, a, best, pre, kw, 0);
 		linfo_seq_done(&r, NULL);
@@ -1320,7 +1345,7 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 		char s = ch < 0 ? 0 : lit_char(ch);
 
 		if (ch < 0) {
-			memset(a, 0, sizeof *a);
+			linfo_zero(a);
 			l->bad = 1;
 			return 0;
 		}
@@ -1343,7 +1368,7 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 		break;
 	case '[':
 		l->p++;
-		memset(a, 0, sizeof *a);
+		linfo_zero(a);
 		rc = lit_class(l, a);
 		break;
 	case '\\':
@@ -1358,12 +1383,12 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 		break;
 	case '.':
 		l->p++;
-		memset(a, 0, sizeof *a);
+		linfo_zero(a);
 		a->maxv = a->maxl = 1;
 		a->min1 = 1;
 		break; /* unknown */
 	case '*': case '+': case '?':
-		memset(a, 0, sizeof *a);
+		linfo_zero(a);
 		l->bad = 1; /* a quantifier with nothing before it */
 		break;
 	default: {
@@ -1386,7 +1411,7 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 		s = ch < 0 ? 0 : lit_char(ch);
 
 		if (ch < 0) {
-			memset(a, 0, sizeof *a);
+			linfo_zero(a);
 			l->bad = 1;
 		} else {
 			rc = linfo_exact1(l, a, &s, s ? 1 : 0, 1);
@@ -1414,8 +1439,8 @@ static int lit_seq(lparse *l, linfo *out)
 	int st = KW_INHERIT; /* a \b right before here? (see linfo) */
 	lsec sec;
 
-	memset(&sec, 0, sizeof sec);
-	memset(out, 0, sizeof *out);
+	lit_clear(&sec, sizeof sec);
+	linfo_zero(out);
 	out->sec = &sec;
 	if (lprod_reset(&p) < 0)
 		goto nomem;
@@ -1547,7 +1572,7 @@ static int lit_alt(lparse *l, linfo *out)
 	int exact = 1, fac = 1, ws = 1, fkw = KW_YES, xkw = KW_YES;
 	int nb = 0, npaired = 0, paired = 0, f2kw = KW_YES;
 
-	memset(out, 0, sizeof *out);
+	linfo_zero(out);
 	out->min1 = out->lstart = out->nw = out->nwe = out->wbe = 1;
 	for (;;) {
 		linfo b;
@@ -1651,7 +1676,7 @@ static int lit_alt(lparse *l, linfo *out)
 		size_t j;
 
 		for (j = ur[2 * k]; j < ur[2 * k + 1]; j++)
-			if (lset_add(&fsu, fs.v[j], strlen(fs.v[j])) < 0)
+			if (lset_add(&fsu, fs.v[j], lit_len(fs.v[j])) < 0)
 				goto nomem;
 	}
 	gs_free(ur);
