@@ -133,6 +133,7 @@ typedef struct ip_rule {
 			     * the scanner), apart from it and at most span
 			     * letters of the stream in all (see ip_lits) */
 	int wstart2;        /* ... one that starts a word */
+	int order2;         /* ... after (1) or before (-1) it, or either */
 	int third;          /* ... and a third key word (rule + 3 nrule),
 			     * within the same span */
 	size_t span;
@@ -1064,7 +1065,8 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			continue; /* as ip_hits_word would, but first */
 		if (need2 && in->rule[r].paired &&
 		    !(count[r] && ip_pair_near(pos + first[r], count[r], x,
-					       in->rule[r].span, &hint[r])))
+					       in->rule[r].span,
+					       in->rule[r].order2, &hint[r])))
 			continue;
 		if (in->rule[r].third &&
 		    !(count[nr + r] && ip_third_near(pos + first[nr + r],
@@ -1661,7 +1663,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	v->code = code;
 	atomic_init(&v->jit, NULL);
 	atomic_init(&v->uses, 0);
-	v->wstart = v->paired = v->wstart2 = v->third = 0;
+	v->wstart = v->paired = v->wstart2 = v->third = v->order2 = 0;
 	v->span = 0;
 	v->need[0] = v->need[1] = 0;
 	v->letters = IP_PRE_UNKNOWN;
@@ -1693,6 +1695,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 		v->wstart = lv[in->nrule - 1].wstart;
 		v->paired = lv[in->nrule - 1].n2 > 0;
 		v->wstart2 = lv[in->nrule - 1].wstart2;
+		v->order2 = lv[in->nrule - 1].order2;
 		v->third = v->paired && lv[in->nrule - 1].n3 > 0;
 		v->span = lv[in->nrule - 1].span;
 		in->paired |= v->paired;

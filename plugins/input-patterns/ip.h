@@ -131,6 +131,8 @@ typedef struct ip_lits {
 	size_t span;
 	int wstart2;  /* every match holds one of v2 that starts a word (as
 		       * wstart for v): the others are no use to pair */
+	int order2;   /* ... and it lies after (1) or before (-1) the key
+		       * word of v the match holds (0: either) */
 	/* Those of v that come (also) from alternatives without second key
 	 * words: a hit of one of these needs none. */
 	char **vu;

@@ -77,6 +77,7 @@ typedef struct lsec {
 	double f2bscore;
 	int fs2b_src, fs2c_src;
 	int f2bkw, f2ckw; /* as linfo.f2kw */
+	int f2cord; /* as linfo.f2ord (fs2b, from another part, needs none) */
 } lsec;
 
 typedef struct linfo {
@@ -100,6 +101,11 @@ typedef struct linfo {
 	double f2score; /* lset_score(fs2) */
 	int f2kw;    /* fs2 starts a word (KW_*, as fkw for fs): there is an
 		      * occurrence of it that does in every match */
+	int f2ord;   /* where fs2's occurrence lies in a match, next to the
+		      * one of fs it holds: after it, before it (ORD_*: both
+		      * from parts of one sequence, in that order), or
+		      * either; while a sequence is read, for an fs2 that is
+		      * an atom's own, as that atom's says */
 	lset fsu;    /* the strings of fs a match may hold without one of fs2
 		      * (from alternatives that have no second set) */
 	/* While a sequence is read: which part fs came from, and fs2 (the
@@ -124,6 +130,7 @@ typedef struct linfo {
 } linfo;
 
 enum { KW_NO, KW_YES, KW_INHERIT };
+enum { ORD_ANY, ORD_AFTER, ORD_BEFORE };
 
 /* Clears n bytes at p in 16-byte stores: GCC makes a rep stos of a
  * memset of an info (or of lsec), which is slow to start on some CPUs,
@@ -536,10 +543,12 @@ static lset *linfo_best(linfo *i, size_t *pre, int *kw)
 	return best;
 }
 
-/* Keeps cand (from part src of a sequence) as info's second set when it
- * is rarer than the one kept, or as the runner-up from another part. */
+/* Keeps cand (from part src of a sequence; ord: where it lies next to
+ * that part's own first set, when it is the part's second) as info's
+ * second set when it is rarer than the one kept, or as the runner-up
+ * from another part. */
 static void linfo_offer2(linfo *i, lset *cand, int src, double sc,
-			 int kw)
+			 int kw, int ord)
 {
 	lset tmp;
 	int first;
@@ -579,6 +588,7 @@ static void linfo_offer2(linfo *i, lset *cand, int src, double sc,
 	i->f2score = sc;
 	i->fs2_src = src;
 	i->f2kw = kw;
+	i->f2ord = ord;
 }
 
 /* Keeps cand (from part src of a sequence; candu: its strings without a
@@ -596,7 +606,7 @@ static int linfo_offer(linfo *i, lset *cand, size_t pre, int kw, int src,
 	if (!cand || sc >= 1e9)
 		return 0;
 	if (i->fac && i->fcost <= sc) {
-		linfo_offer2(i, cand, src, score, kw);
+		linfo_offer2(i, cand, src, score, kw, ORD_ANY);
 		return 0;
 	}
 	tmp = lset_take(cand);
@@ -604,7 +614,8 @@ static int linfo_offer(linfo *i, lset *cand, size_t pre, int kw, int src,
 		tmpu = lset_take(candu);
 	if (i->fac)
 		linfo_offer2(i, &i->fs, i->fs_src,
-			     i->fcost / lit_pre_weight(i->fpre), i->fkw);
+			     i->fcost / lit_pre_weight(i->fpre), i->fkw,
+			     ORD_ANY);
 	lset_free(&i->fs);
 	lset_free(&i->fsu);
 	i->fs = tmp;
@@ -639,7 +650,8 @@ static void linfo_offer_atom(linfo *out, linfo *a, lset *best, size_t pre,
 	if (!own)
 		return;
 	if (!cond) {
-		linfo_offer2(out, &a->fs2, src, a->f2score, a->f2kw);
+		linfo_offer2(out, &a->fs2, src, a->f2score, a->f2kw,
+			     a->f2ord);
 		return;
 	}
 	if (!won || !out->sec)
@@ -651,6 +663,7 @@ static void linfo_offer_atom(linfo *out, linfo *a, lset *best, size_t pre,
 	out->sec->fac2c = 1;
 	out->sec->fs2c_src = src;
 	out->sec->f2ckw = a->f2kw;
+	out->sec->f2cord = a->f2ord;
 }
 
 /* At the end of a sequence (or repeat): the second set.  One from
@@ -686,6 +699,7 @@ static void linfo_seq_done(linfo *i, lset *third)
 		i->fac2 = 1;
 		i->f2score = lset_score(&i->fs2);
 		i->f2kw = c->f2ckw;
+		i->f2ord = c->f2cord;
 		i->fs2_src = c->fs2c_src; /* fs's own part */
 		t = i->fsu;
 		i->fsu = c->fs2cu;
@@ -693,6 +707,10 @@ static void linfo_seq_done(linfo *i, lset *third)
 	} else if (i->fac2) {
 		lset_free(&i->fsu); /* fs's atom's own, without exceptions */
 	}
+	/* parts are numbered as they come: fs2 from another part than fs
+	 * lies after or before it, as that part does */
+	if (i->fac2 && i->fs2_src != i->fs_src)
+		i->f2ord = i->fs2_src > i->fs_src ? ORD_AFTER : ORD_BEFORE;
 	if (third && i->fac && i->fac2 && c->fac2b &&
 	    c->fs2b_src != i->fs_src && c->fs2b_src != i->fs2_src) {
 		lset_free(third);
@@ -1570,7 +1588,7 @@ static int lit_alt(lparse *l, linfo *out)
 	lset fs = LSET_INIT, fs2 = LSET_INIT, fsu = LSET_INIT;
 	size_t fpre = 0, *ur = NULL, nur = 0, urcap = 0, k; /* see below */
 	int exact = 1, fac = 1, ws = 1, fkw = KW_YES, xkw = KW_YES;
-	int nb = 0, npaired = 0, paired = 0, f2kw = KW_YES;
+	int nb = 0, npaired = 0, paired = 0, f2kw = KW_YES, f2ord = ORD_ANY;
 
 	linfo_zero(out);
 	out->min1 = out->lstart = out->nw = out->nwe = out->wbe = 1;
@@ -1613,6 +1631,9 @@ static int lit_alt(lparse *l, linfo *out)
 			linfo_free(&b);
 			goto nomem;
 		}
+		if (paired) /* one order for all, or none */
+			f2ord = !npaired || b.f2ord == f2ord ? b.f2ord
+							      : ORD_ANY;
 		npaired += paired;
 		if (paired && (b.f2kw == KW_NO || f2kw == KW_NO))
 			f2kw = KW_NO;
@@ -1702,6 +1723,7 @@ static int lit_alt(lparse *l, linfo *out)
 		out->fac2 = 1;
 		out->f2score = lset_score(&fs2);
 		out->f2kw = f2kw;
+		out->f2ord = f2ord;
 	} else {
 		lset_free(&fs2);
 		lset_free(&fsu);
@@ -1867,6 +1889,8 @@ static int lit_extract(const char *pattern, ip_lits *out)
 		rc = !s2 ? GS_ENOMEM : lit_words(s2, n2, &out->v2, &out->n2);
 		gs_free(s2);
 		out->wstart2 = top.f2kw == KW_YES;
+		out->order2 = top.f2ord == ORD_AFTER ? 1
+			      : top.f2ord == ORD_BEFORE ? -1 : 0;
 		if (rc == GS_OK)
 			rc = lit_unpaired(sorted, ns, &top.fsu, out);
 		out->span = top.maxl;

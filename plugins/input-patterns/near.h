@@ -63,16 +63,19 @@ static inline size_t ip_after(const void *v, size_t size, size_t n,
  * order of their ends) lies apart from hit x and within span letters of
  * it: before it (ending by its start, starting no earlier than span
  * letters before its end) or after it (starting at its end or later,
- * ending no later than span letters after its start).  hint: as for
- * ip_after. */
+ * ending no later than span letters after its start); only after it
+ * where order (ip_lits.order2) is 1, only before where it is -1.  hint:
+ * as for ip_after. */
 static inline int ip_pair_near(const ip_pos *p, size_t n, const ip_hit *x,
-				size_t span, size_t *hint)
+				size_t span, int order, size_t *hint)
 {
 	size_t lo = ip_after(p, sizeof *p, n, hint, x->ls), k;
 
 	/* before: of those ending by x's start, the greatest start */
-	if (lo > 0 && p[lo - 1].maxls + span >= x->le)
+	if (lo > 0 && order <= 0 && p[lo - 1].maxls + span >= x->le)
 		return 1;
+	if (order < 0)
+		return 0;
 	/* after: the first that starts at x's end or later has the least
 	 * end of those; the ones between overlap x (a few letters' worth) */
 	for (k = lo; k < n && p[k].le <= x->ls + span; k++)

@@ -87,6 +87,23 @@ static const char *keys(const char *pat)
 	return keys_pre(pat, 0);
 }
 
+/* Where pat's second key words lie next to its first in every match:
+ * "after", "before", "either", or "-" when it has none. */
+static const char *order2(const char *pat)
+{
+	ip_lits l;
+	int rc = ip_lit_extract(pat, &l), o;
+
+	if (rc <= 0 || !l.n2) {
+		if (rc > 0)
+			ip_lits_free(&l);
+		return rc < 0 ? "ENOMEM" : "-";
+	}
+	o = l.order2;
+	ip_lits_free(&l);
+	return o > 0 ? "after" : o < 0 ? "before" : "either";
+}
+
 static void extraction(void)
 {
 	is_str(keys("\\bignore\\s+previous\\b"), "ignoreprevious",
@@ -217,6 +234,27 @@ static void extraction(void)
 	       "21:laws,rules,xlaws", "... in one alternative");
 	is_str(keys2("\\bignore\\s+[\\w-]{1,10}\\s+(?:\\brules|\\blaws)"),
 	       "w21:laws,rules", "... in none");
+	/* the order of the first and second key words in every match */
+	is_str(order2("\\b(?:ignore|forget)\\s+[\\w'-]{1,40}\\s+"
+		      "(?:instructions|rules)"), "after",
+	       "order: the second key words from a later part");
+	is_str(order2("\\bact\\s+[\\w-]{1,9}\\s+(?:unrestricted|"
+		      "free\\s+[\\w-]{1,9}\\s+rules)"), "before",
+	       "order: ... from an earlier part");
+	is_str(order2("(?:\\bignore\\s+[\\w-]{1,10}\\s+rules|"
+		      "\\brules\\s+[\\w-]{1,10}\\s+ignore)"), "either",
+	       "order: alternatives that differ");
+	is_str(order2("(?:\\bignore\\s+[\\w-]{1,10}\\s+rules|"
+		      "\\bforget\\s+[\\w-]{1,10}\\s+laws)"), "after",
+	       "order: alternatives that agree");
+	is_str(order2("(?:\\brules\\s+[\\w-]{1,10}\\s+ignore)\\s+"
+		      "[\\w-]{1,5}"), "before",
+	       "order: a group's own pair, kept as the rule's");
+	is_str(order2("(?:\\brules\\s+[\\w-]{1,10}\\s+ignore|overrideall)"
+		      "\\s+[\\w-]{1,5}"), "before",
+	       "order: ... with key words that need none");
+	is_str(order2("(?:\\brules\\s+[\\w-]{1,10}\\s+ignore){1,3}"), "before",
+	       "order: a repeat's, as its atom's");
 }
 
 /* The punctuation need.c says every match of pat consumes, in code
