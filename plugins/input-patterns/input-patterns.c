@@ -135,7 +135,9 @@ typedef struct ip_rule {
 	int wstart2;        /* ... one that starts a word */
 	int order2;         /* ... after (1) or before (-1) it, or either */
 	int third;          /* ... and a third key word (rule + 3 nrule),
-			     * within the same span */
+			     * within the same span, on the side order3
+			     * says */
+	int order3;
 	size_t span;
 	/* Punctuation every match consumes (need.c), and the most letters of
 	 * the stream a match holds (IP_PRE_UNKNOWN: no bound); need all zero
@@ -1072,6 +1074,7 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 		    !(count[nr + r] && ip_third_near(pos + first[nr + r],
 						     count[nr + r], x,
 						     in->rule[r].span,
+						     in->rule[r].order3,
 						     &hint[nr + r])))
 			continue;
 		x->rule = (uint32_t)r;
@@ -1663,7 +1666,8 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	v->code = code;
 	atomic_init(&v->jit, NULL);
 	atomic_init(&v->uses, 0);
-	v->wstart = v->paired = v->wstart2 = v->third = v->order2 = 0;
+	v->wstart = v->paired = v->wstart2 = v->third = 0;
+	v->order2 = v->order3 = 0;
 	v->span = 0;
 	v->need[0] = v->need[1] = 0;
 	v->letters = IP_PRE_UNKNOWN;
@@ -1696,6 +1700,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 		v->paired = lv[in->nrule - 1].n2 > 0;
 		v->wstart2 = lv[in->nrule - 1].wstart2;
 		v->order2 = lv[in->nrule - 1].order2;
+		v->order3 = lv[in->nrule - 1].order3;
 		v->third = v->paired && lv[in->nrule - 1].n3 > 0;
 		v->span = lv[in->nrule - 1].span;
 		in->paired |= v->paired;

@@ -139,9 +139,11 @@ typedef struct ip_lits {
 	size_t nu;
 	/* Third key words: a rule that is one sequence with second key words
 	 * holds one of these too, from yet another part, in every match
-	 * (within the same span; n3 0 for none). */
+	 * (within the same span; n3 0 for none), after (order3 1) or before
+	 * (-1) the key word of v it holds. */
 	char **v3;
 	size_t n3;
+	int order3;
 	/* The most letters of the stream a match holds, IP_PRE_UNKNOWN when
 	 * there is no bound (IP_SPAN_MAX or more). */
 	size_t letters;

@@ -162,9 +162,11 @@ typedef struct lparse {
 	int depth;
 	int nsrc;   /* sources handed out (see linfo.fs_src) */
 	/* The rule's top: how many alternatives, and (of the last) a third
-	 * set, from a part neither the first nor the second came from */
+	 * set, from a part neither the first nor the second came from, and
+	 * where that part lies next to the first's (ORD_AFTER, ORD_BEFORE) */
 	int top_alts;
 	lset third;
+	int third_ord;
 } lparse;
 
 /* Blocks of the first size and string arrays of the first size, kept
@@ -670,8 +672,9 @@ static void linfo_offer_atom(linfo *out, linfo *a, lset *best, size_t pre,
  * another part than fs's pairs every string of fs; else an atom's own,
  * with its exceptions, when fs is that atom's first.  With third, the
  * runner-up for the second set moves there when it is from a third part
- * (its strings are required as every part's are). */
-static void linfo_seq_done(linfo *i, lset *third)
+ * (its strings are required as every part's are), and *tord says on
+ * which side of the first set's part. */
+static void linfo_seq_done(linfo *i, lset *third, int *tord)
 {
 	lsec *c = i->sec;
 	lset t;
@@ -715,6 +718,7 @@ static void linfo_seq_done(linfo *i, lset *third)
 	    c->fs2b_src != i->fs_src && c->fs2b_src != i->fs2_src) {
 		lset_free(third);
 		*third = lset_take(&c->fs2b);
+		*tord = c->fs2b_src > i->fs_src ? ORD_AFTER : ORD_BEFORE;
 	}
 	lsec_free(c);
 }
@@ -1273,7 +1277,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 		lit_clear(&sec, sizeof sec);
 		r.sec = &sec;
 		linfo_offer_atom(&r, a, best, pre, kw, 0);
-		linfo_seq_done(&r, NULL);
+		linfo_seq_done(&r, NULL, NULL);
 	}
 	linfo_free(a);
 	*a = r;
@@ -1570,7 +1574,7 @@ static int lit_seq(lparse *l, linfo *out)
 	out->maxv = lit_add(before, p.maxv);
 	linfo_offer(out, &p.cur, lit_add(before, p.lead),
 		    p.fixed ? p.kw : KW_NO, psrc, NULL);
-	linfo_seq_done(out, l->depth ? NULL : &l->third);
+	linfo_seq_done(out, l->depth ? NULL : &l->third, &l->third_ord);
 	lset_free(&p.cur);
 	return 0;
 nomem:
@@ -1912,6 +1916,7 @@ static int lit_extract(const char *pattern, ip_lits *out)
 
 			rc = !s3 ? GS_ENOMEM
 				 : lit_words(s3, n3, &out->v3, &out->n3);
+			out->order3 = l.third_ord == ORD_AFTER ? 1 : -1;
 			gs_free(s3);
 		}
 	}

@@ -85,15 +85,22 @@ static inline int ip_pair_near(const ip_pos *p, size_t n, const ip_hit *x,
 }
 
 /* Whether one of a rule's third key words p[0..n) can share a match of
- * at most span letters with hit x: starting no earlier than span letters
- * before x's end, and ending no later than span letters after its start
- * (it may overlap x: that makes the test weaker, never wrong). */
+ * at most span letters with hit x on the side of it order says
+ * (ip_lits.order3): after it (starting at its end or later, ending no
+ * later than span letters after its start), or before it (ending by its
+ * start, starting no earlier than span letters before its end); or, for
+ * order 0, anywhere within those bounds (overlapping x too). */
 static inline int ip_third_near(const ip_pos *p, size_t n, const ip_hit *x,
-				 size_t span, size_t *hint)
+				 size_t span, int order, size_t *hint)
 {
 	uint64_t lo = x->le > span ? x->le - span : 0, hi = x->ls + span;
-	size_t a = lo ? ip_after(p, sizeof *p, n, hint, lo - 1) : 0;
+	size_t a;
 
+	if (order > 0)
+		lo = x->le;
+	else if (order < 0)
+		hi = x->ls;
+	a = lo ? ip_after(p, sizeof *p, n, hint, lo - 1) : 0;
 	for (; a < n && p[a].le <= hi; a++)
 		if (p[a].ls >= lo)
 			return 1;

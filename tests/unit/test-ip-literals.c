@@ -88,11 +88,13 @@ static const char *keys(const char *pat)
 }
 
 /* Where pat's second key words lie next to its first in every match:
- * "after", "before", "either", or "-" when it has none. */
+ * "after", "before", "either", or "-" when it has none; then, for third
+ * key words, "/" and where they lie. */
 static const char *order2(const char *pat)
 {
+	static char out[32];
 	ip_lits l;
-	int rc = ip_lit_extract(pat, &l), o;
+	int rc = ip_lit_extract(pat, &l), o, o3;
 
 	if (rc <= 0 || !l.n2) {
 		if (rc > 0)
@@ -100,8 +102,13 @@ static const char *order2(const char *pat)
 		return rc < 0 ? "ENOMEM" : "-";
 	}
 	o = l.order2;
+	o3 = l.n3 ? l.order3 : 2;
 	ip_lits_free(&l);
-	return o > 0 ? "after" : o < 0 ? "before" : "either";
+	snprintf(out, sizeof out, "%s%s",
+		 o > 0 ? "after" : o < 0 ? "before" : "either",
+		 o3 == 2 ? "" : o3 > 0 ? "/after" : o3 < 0 ? "/before"
+		 : "/either");
+	return out;
 }
 
 static void extraction(void)
@@ -255,6 +262,12 @@ static void extraction(void)
 	       "order: ... with key words that need none");
 	is_str(order2("(?:\\brules\\s+[\\w-]{1,10}\\s+ignore){1,3}"), "before",
 	       "order: a repeat's, as its atom's");
+	is_str(order2("\\bignore\\s+[\\w-]{1,10}\\s+your\\s+[\\w-]{1,10}\\s+"
+		      "instructions"), "after/after",
+	       "order: a third key word's, from a later part");
+	is_str(order2("\\brules\\s+[\\w-]{1,10}\\s+your\\s+"
+		      "[\\w-]{1,10}\\s+disregarding"), "before/before",
+	       "order: ... from an earlier part");
 }
 
 /* The punctuation need.c says every match of pat consumes, in code
