@@ -130,15 +130,14 @@ typedef struct ip_rule {
 	size_t pre;         /* a match starts at most this far before one */
 	int wstart;         /* ... and starts a word */
 	int paired;         /* ... holds a second key word (rule + nrule in
-			     * the scanner), apart from it and at most span
+			     * the scanner), apart from it and at most span2
 			     * letters of the stream in all (see ip_lits) */
 	int wstart2;        /* ... one that starts a word */
 	int order2;         /* ... after (1) or before (-1) it, or either */
 	int third;          /* ... and a third key word (rule + 3 nrule),
-			     * within the same span, on the side order3
-			     * says */
+			     * within span3, on the side order3 says */
 	int order3;
-	size_t span;
+	size_t span2, span3;
 	/* Punctuation every match consumes (need.c), and the most letters of
 	 * the stream a match holds (IP_PRE_UNKNOWN: no bound); need all zero
 	 * when the rule has none */
@@ -1067,13 +1066,13 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			continue; /* as ip_hits_word would, but first */
 		if (need2 && in->rule[r].paired &&
 		    !(count[r] && ip_pair_near(pos + first[r], count[r], x,
-					       in->rule[r].span,
+					       in->rule[r].span2,
 					       in->rule[r].order2, &hint[r])))
 			continue;
 		if (in->rule[r].third &&
 		    !(count[nr + r] && ip_third_near(pos + first[nr + r],
 						     count[nr + r], x,
-						     in->rule[r].span,
+						     in->rule[r].span3,
 						     in->rule[r].order3,
 						     &hint[nr + r])))
 			continue;
@@ -1668,7 +1667,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	atomic_init(&v->uses, 0);
 	v->wstart = v->paired = v->wstart2 = v->third = 0;
 	v->order2 = v->order3 = 0;
-	v->span = 0;
+	v->span2 = v->span3 = 0;
 	v->need[0] = v->need[1] = 0;
 	v->letters = IP_PRE_UNKNOWN;
 	if (!(v->name = gs_strndup(name, strlen(name)))) {
@@ -1702,7 +1701,8 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 		v->order2 = lv[in->nrule - 1].order2;
 		v->order3 = lv[in->nrule - 1].order3;
 		v->third = v->paired && lv[in->nrule - 1].n3 > 0;
-		v->span = lv[in->nrule - 1].span;
+		v->span2 = lv[in->nrule - 1].span2;
+		v->span3 = lv[in->nrule - 1].span3;
 		in->paired |= v->paired;
 		v->letters = lv[in->nrule - 1].letters;
 		in->needy |= ip_need_extract(pat, v->need);

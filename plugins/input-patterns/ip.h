@@ -132,7 +132,10 @@ typedef struct ip_lits {
 	int wstart2;  /* every match holds one of v2 that starts a word (as
 		       * wstart for v): the others are no use to pair */
 	int order2;   /* ... and it lies after (1) or before (-1) the key
-		       * word of v the match holds (0: either) */
+		       * word of v the match holds (0: either), and the two
+		       * hold at most span2 letters from the first one's
+		       * start to the other's end (span2 <= span) */
+	size_t span2;
 	/* Those of v that come (also) from alternatives without second key
 	 * words: a hit of one of these needs none. */
 	char **vu;
@@ -140,10 +143,12 @@ typedef struct ip_lits {
 	/* Third key words: a rule that is one sequence with second key words
 	 * holds one of these too, from yet another part, in every match
 	 * (within the same span; n3 0 for none), after (order3 1) or before
-	 * (-1) the key word of v it holds. */
+	 * (-1) the key word of v it holds, the two within span3 letters as
+	 * for span2. */
 	char **v3;
 	size_t n3;
 	int order3;
+	size_t span3;
 	/* The most letters of the stream a match holds, IP_PRE_UNKNOWN when
 	 * there is no bound (IP_SPAN_MAX or more). */
 	size_t letters;

@@ -78,6 +78,7 @@ typedef struct lsec {
 	int fs2b_src, fs2c_src;
 	int f2bkw, f2ckw; /* as linfo.f2kw */
 	int f2cord; /* as linfo.f2ord (fs2b, from another part, needs none) */
+	size_t f2cspan; /* as linfo.f2span */
 } lsec;
 
 typedef struct linfo {
@@ -106,6 +107,10 @@ typedef struct linfo {
 		      * from parts of one sequence, in that order), or
 		      * either; while a sequence is read, for an fs2 that is
 		      * an atom's own, as that atom's says */
+	size_t f2span; /* the most letters from the start of the one to the
+			* end of the other (0: not known, see maxl): the
+			* letters of the parts they come from and those
+			* between; kept and inherited as f2ord is */
 	lset fsu;    /* the strings of fs a match may hold without one of fs2
 		      * (from alternatives that have no second set) */
 	/* While a sequence is read: which part fs came from, and fs2 (the
@@ -167,6 +172,7 @@ typedef struct lparse {
 	int top_alts;
 	lset third;
 	int third_ord;
+	size_t third_span; /* as linfo.f2span, for the third set */
 } lparse;
 
 /* Blocks of the first size and string arrays of the first size, kept
@@ -545,12 +551,53 @@ static lset *linfo_best(linfo *i, size_t *pre, int *kw)
 	return best;
 }
 
+/* Where the parts of a sequence lie, as the most letters a match holds
+ * before each one's start and end (sums of maxl, so that hi - lo of two
+ * parts bounds the letters from the one to the other; UINT32_MAX: no
+ * bound): filled by lit_seq as it offers each part, read by
+ * linfo_seq_done.  Small, as it is on the stack of every nested group's
+ * sequence: a pair with a part past the last kept gets no bound. */
+#define LIT_PARTS 24
+typedef struct lparts {
+	int n;
+	struct { int src; uint32_t lo, hi; } v[LIT_PARTS];
+} lparts;
+
+static void lparts_add(lparts *t, int src, size_t lo, size_t hi)
+{
+	if (t->n < LIT_PARTS) {
+		t->v[t->n].src = src;
+		t->v[t->n].lo = lo < UINT32_MAX ? (uint32_t)lo : UINT32_MAX;
+		t->v[t->n++].hi = hi < UINT32_MAX ? (uint32_t)hi : UINT32_MAX;
+	}
+}
+
+/* The most letters parts a and b, and those between, hold in a match
+ * (0: not known). */
+static size_t lparts_span(const lparts *t, int a, int b)
+{
+	uint32_t lo = UINT32_MAX, hi = 0;
+	int k, found = 0;
+
+	for (k = 0; t && k < t->n; k++)
+		if (t->v[k].src == a || t->v[k].src == b) {
+			if (t->v[k].hi == UINT32_MAX)
+				return 0;
+			if (t->v[k].lo < lo)
+				lo = t->v[k].lo;
+			if (t->v[k].hi > hi)
+				hi = t->v[k].hi;
+			found += (t->v[k].src == a) + (t->v[k].src == b);
+		}
+	return found >= 2 && hi > lo ? hi - lo : 0;
+}
+
 /* Keeps cand (from part src of a sequence; ord: where it lies next to
  * that part's own first set, when it is the part's second) as info's
  * second set when it is rarer than the one kept, or as the runner-up
  * from another part. */
 static void linfo_offer2(linfo *i, lset *cand, int src, double sc,
-			 int kw, int ord)
+			 int kw, int ord, size_t span)
 {
 	lset tmp;
 	int first;
@@ -591,6 +638,7 @@ static void linfo_offer2(linfo *i, lset *cand, int src, double sc,
 	i->fs2_src = src;
 	i->f2kw = kw;
 	i->f2ord = ord;
+	i->f2span = span;
 }
 
 /* Keeps cand (from part src of a sequence; candu: its strings without a
@@ -608,7 +656,7 @@ static int linfo_offer(linfo *i, lset *cand, size_t pre, int kw, int src,
 	if (!cand || sc >= 1e9)
 		return 0;
 	if (i->fac && i->fcost <= sc) {
-		linfo_offer2(i, cand, src, score, kw, ORD_ANY);
+		linfo_offer2(i, cand, src, score, kw, ORD_ANY, 0);
 		return 0;
 	}
 	tmp = lset_take(cand);
@@ -617,7 +665,7 @@ static int linfo_offer(linfo *i, lset *cand, size_t pre, int kw, int src,
 	if (i->fac)
 		linfo_offer2(i, &i->fs, i->fs_src,
 			     i->fcost / lit_pre_weight(i->fpre), i->fkw,
-			     ORD_ANY);
+			     ORD_ANY, 0);
 	lset_free(&i->fs);
 	lset_free(&i->fsu);
 	i->fs = tmp;
@@ -653,7 +701,7 @@ static void linfo_offer_atom(linfo *out, linfo *a, lset *best, size_t pre,
 		return;
 	if (!cond) {
 		linfo_offer2(out, &a->fs2, src, a->f2score, a->f2kw,
-			     a->f2ord);
+			     a->f2ord, a->f2span);
 		return;
 	}
 	if (!won || !out->sec)
@@ -666,6 +714,7 @@ static void linfo_offer_atom(linfo *out, linfo *a, lset *best, size_t pre,
 	out->sec->fs2c_src = src;
 	out->sec->f2ckw = a->f2kw;
 	out->sec->f2cord = a->f2ord;
+	out->sec->f2cspan = a->f2span;
 }
 
 /* At the end of a sequence (or repeat): the second set.  One from
@@ -673,8 +722,10 @@ static void linfo_offer_atom(linfo *out, linfo *a, lset *best, size_t pre,
  * with its exceptions, when fs is that atom's first.  With third, the
  * runner-up for the second set moves there when it is from a third part
  * (its strings are required as every part's are), and *tord says on
- * which side of the first set's part. */
-static void linfo_seq_done(linfo *i, lset *third, int *tord)
+ * which side of the first set's part, *tspan how far (parts: where the
+ * sequence's parts lie, NULL for a repeat, whose pair is its atom's). */
+static void linfo_seq_done(linfo *i, lset *third, int *tord, size_t *tspan,
+			   const lparts *parts)
 {
 	lsec *c = i->sec;
 	lset t;
@@ -703,6 +754,7 @@ static void linfo_seq_done(linfo *i, lset *third, int *tord)
 		i->f2score = lset_score(&i->fs2);
 		i->f2kw = c->f2ckw;
 		i->f2ord = c->f2cord;
+		i->f2span = c->f2cspan;
 		i->fs2_src = c->fs2c_src; /* fs's own part */
 		t = i->fsu;
 		i->fsu = c->fs2cu;
@@ -712,13 +764,16 @@ static void linfo_seq_done(linfo *i, lset *third, int *tord)
 	}
 	/* parts are numbered as they come: fs2 from another part than fs
 	 * lies after or before it, as that part does */
-	if (i->fac2 && i->fs2_src != i->fs_src)
+	if (i->fac2 && i->fs2_src != i->fs_src) {
 		i->f2ord = i->fs2_src > i->fs_src ? ORD_AFTER : ORD_BEFORE;
+		i->f2span = lparts_span(parts, i->fs_src, i->fs2_src);
+	}
 	if (third && i->fac && i->fac2 && c->fac2b &&
 	    c->fs2b_src != i->fs_src && c->fs2b_src != i->fs2_src) {
 		lset_free(third);
 		*third = lset_take(&c->fs2b);
 		*tord = c->fs2b_src > i->fs_src ? ORD_AFTER : ORD_BEFORE;
+		*tspan = lparts_span(parts, i->fs_src, c->fs2b_src);
 	}
 	lsec_free(c);
 }
@@ -1277,7 +1332,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 		lit_clear(&sec, sizeof sec);
 		r.sec = &sec;
 		linfo_offer_atom(&r, a, best, pre, kw, 0);
-		linfo_seq_done(&r, NULL, NULL);
+		linfo_seq_done(&r, NULL, NULL, NULL, NULL);
 	}
 	linfo_free(a);
 	*a = r;
@@ -1460,8 +1515,9 @@ static int lit_seq(lparse *l, linfo *out)
 {
 	lprod p = { LSET_INIT, 0, 0, 0, KW_NO };
 	size_t before = 0, pre = 0; /* atoms before the product */
-	size_t maxl = 0;
+	size_t maxl = 0, plo = 0, m0; /* letters before the product, atom */
 	int psrc = ++l->nsrc; /* the product's part, for linfo.fs_src */
+	lparts parts;
 	int exact = 1, in_q = 0, ws = 1, first = 1, nw = 1, nwe = 0;
 	int st = KW_INHERIT; /* a \b right before here? (see linfo) */
 	lsec sec;
@@ -1469,6 +1525,7 @@ static int lit_seq(lparse *l, linfo *out)
 	lit_clear(&sec, sizeof sec);
 	linfo_zero(out);
 	out->sec = &sec;
+	parts.n = 0;
 	if (lprod_reset(&p) < 0)
 		goto nomem;
 	while (*l->p && (in_q || (*l->p != '|' && *l->p != ')')) &&
@@ -1501,6 +1558,7 @@ static int lit_seq(lparse *l, linfo *out)
 			linfo_free(&a);
 			goto nomem;
 		}
+		m0 = maxl;
 		maxl = lit_add(maxl, a.maxl);
 		ws = ws && a.ws;
 		nw = nw && (a.nw || !a.maxv);
@@ -1519,6 +1577,7 @@ static int lit_seq(lparse *l, linfo *out)
 			 * product starts again at this atom */
 			size_t done = p.maxv;
 
+			lparts_add(&parts, psrc, plo, m0);
 			linfo_offer(out, &p.cur, lit_add(before, p.lead),
 				    p.fixed ? p.kw : KW_NO, psrc, NULL);
 			if (lprod_reset(&p) < 0 ||
@@ -1528,6 +1587,7 @@ static int lit_seq(lparse *l, linfo *out)
 			}
 			before = lit_add(before, done);
 			psrc = ++l->nsrc;
+			plo = m0;
 			exact = 0;
 		} else {
 			lset *best = linfo_best(&a, &pre, &kw);
@@ -1535,13 +1595,16 @@ static int lit_seq(lparse *l, linfo *out)
 			exact = 0;
 			if (a.f2kw == KW_INHERIT) /* as for the first set */
 				a.f2kw = st;
+			lparts_add(&parts, psrc, plo, m0);
 			linfo_offer(out, &p.cur, lit_add(before, p.lead),
 				    p.fixed ? p.kw : KW_NO, psrc, NULL);
+			lparts_add(&parts, ++l->nsrc, m0, maxl);
 			linfo_offer_atom(out, &a, best,
 					 lit_add(lit_add(before, p.maxv), pre),
-					 kw == KW_INHERIT ? st : kw, ++l->nsrc);
+					 kw == KW_INHERIT ? st : kw, l->nsrc);
 			before = lit_add(lit_add(before, p.maxv), a.maxv);
 			psrc = ++l->nsrc;
+			plo = maxl;
 			if (lprod_reset(&p) < 0) {
 				linfo_free(&a);
 				goto nomem;
@@ -1577,9 +1640,11 @@ static int lit_seq(lparse *l, linfo *out)
 		return 0;
 	}
 	out->maxv = lit_add(before, p.maxv);
+	lparts_add(&parts, psrc, plo, maxl);
 	linfo_offer(out, &p.cur, lit_add(before, p.lead),
 		    p.fixed ? p.kw : KW_NO, psrc, NULL);
-	linfo_seq_done(out, l->depth ? NULL : &l->third, &l->third_ord);
+	linfo_seq_done(out, l->depth ? NULL : &l->third, &l->third_ord,
+		       &l->third_span, &parts);
 	lset_free(&p.cur);
 	return 0;
 nomem:
@@ -1598,6 +1663,8 @@ static int lit_alt(lparse *l, linfo *out)
 	size_t fpre = 0, *ur = NULL, nur = 0, urcap = 0, k; /* see below */
 	int exact = 1, fac = 1, ws = 1, fkw = KW_YES, xkw = KW_YES;
 	int nb = 0, npaired = 0, paired = 0, f2kw = KW_YES, f2ord = ORD_ANY;
+	size_t f2span = 0; /* the most of the paired branches' */
+	int f2unk = 0;     /* ... or one of them is not known */
 
 	linfo_zero(out);
 	out->min1 = out->lstart = out->nw = out->nwe = out->wbe = 1;
@@ -1643,6 +1710,10 @@ static int lit_alt(lparse *l, linfo *out)
 		if (paired) /* one order for all, or none */
 			f2ord = !npaired || b.f2ord == f2ord ? b.f2ord
 							      : ORD_ANY;
+		if (paired && !b.f2span)
+			f2unk = 1;
+		else if (paired && b.f2span > f2span)
+			f2span = b.f2span;
 		npaired += paired;
 		if (paired && (b.f2kw == KW_NO || f2kw == KW_NO))
 			f2kw = KW_NO;
@@ -1733,6 +1804,7 @@ static int lit_alt(lparse *l, linfo *out)
 		out->f2score = lset_score(&fs2);
 		out->f2kw = f2kw;
 		out->f2ord = f2ord;
+		out->f2span = f2unk ? 0 : f2span;
 	} else {
 		lset_free(&fs2);
 		lset_free(&fsu);
@@ -1903,6 +1975,8 @@ static int lit_extract(const char *pattern, ip_lits *out)
 		out->wstart2 = top.f2kw == KW_YES;
 		out->order2 = top.f2ord == ORD_AFTER ? 1
 			      : top.f2ord == ORD_BEFORE ? -1 : 0;
+		out->span2 = top.f2span && top.f2span < top.maxl ? top.f2span
+								  : top.maxl;
 		if (rc == GS_OK)
 			rc = lit_unpaired(sorted, ns, &top.fsu, out);
 		out->span = top.maxl;
@@ -1925,6 +1999,8 @@ static int lit_extract(const char *pattern, ip_lits *out)
 			rc = !s3 ? GS_ENOMEM
 				 : lit_words(s3, n3, &out->v3, &out->n3);
 			out->order3 = l.third_ord == ORD_AFTER ? 1 : -1;
+			out->span3 = l.third_span && l.third_span < top.maxl
+				     ? l.third_span : top.maxl;
 			gs_free(s3);
 		}
 	}

@@ -89,12 +89,14 @@ static const char *keys(const char *pat)
 
 /* Where pat's second key words lie next to its first in every match:
  * "after", "before", "either", or "-" when it has none; then, for third
- * key words, "/" and where they lie. */
-static const char *order2(const char *pat)
+ * key words, "/" and where they lie; then " SPAN2 SPAN3" (see
+ * ip_lits) when with_spans. */
+static const char *order2_spans(const char *pat, int with_spans)
 {
-	static char out[32];
+	static char out[64];
 	ip_lits l;
 	int rc = ip_lit_extract(pat, &l), o, o3;
+	size_t s2, s3;
 
 	if (rc <= 0 || !l.n2) {
 		if (rc > 0)
@@ -103,12 +105,22 @@ static const char *order2(const char *pat)
 	}
 	o = l.order2;
 	o3 = l.n3 ? l.order3 : 2;
+	s2 = l.span2;
+	s3 = l.n3 ? l.span3 : 0;
 	ip_lits_free(&l);
 	snprintf(out, sizeof out, "%s%s",
 		 o > 0 ? "after" : o < 0 ? "before" : "either",
 		 o3 == 2 ? "" : o3 > 0 ? "/after" : o3 < 0 ? "/before"
 		 : "/either");
+	if (with_spans)
+		snprintf(out + strlen(out), sizeof out - strlen(out),
+			 " %zu %zu", s2, s3);
 	return out;
+}
+
+static const char *order2(const char *pat)
+{
+	return order2_spans(pat, 0);
 }
 
 static void extraction(void)
@@ -268,6 +280,19 @@ static void extraction(void)
 	is_str(order2("\\brules\\s+[\\w-]{1,10}\\s+your\\s+"
 		      "[\\w-]{1,10}\\s+disregarding"), "before/before",
 	       "order: ... from an earlier part");
+	/* how far apart: the letters of the two parts and those between */
+	is_str(order2_spans("\\bignore\\s+[\\w-]{1,10}\\s+your\\s+"
+			    "[\\w-]{1,10}\\s+instructions", 1),
+	       "after/after 42 20",
+	       "span: first to second, the whole; first to third, 6+10+4");
+	is_str(order2_spans("\\bignore\\s+[\\w-]{1,10}\\s+instructions"
+			    "\\s+[\\w-]{1,20}\\s+regardless", 1),
+	       "after/after 28 58",
+	       "span: not the parts after both; the third's, 6+10+12+20+10");
+	is_str(order2_spans("(?:\\bignore\\s+[\\w-]{1,4}\\s+rules|"
+			    "\\bforget\\s+[\\w-]{1,9}\\s+rules)\\s+"
+			    "[\\w-]{1,30}", 1), "after 20 0",
+	       "span: a group's own pair, its branches' largest");
 }
 
 /* The punctuation need.c says every match of pat consumes, in code

@@ -11,8 +11,9 @@
  * from input-patterns-prefilter.sh and fuzz-ip-diff; this one reaches
  * the shapes user rules may have.  It also counts how many rules the
  * prefilter claimed start a word (key words, second key words), found
- * second key words on one side of the first for, and got third key
- * words for, so that a change that stops claiming shows here
+ * second key words on one side of the first (and nearer than a whole
+ * match) for, and got third key words for, so that a change that stops
+ * claiming shows here
  * rather than passing quietly.
  */
 #include "config.h"
@@ -297,6 +298,7 @@ int main(void)
 	int ntexts = pass && !strcmp(pass, "valgrind") ? 60 : 300;
 	long loaded = 0, texts = 0, differ = 0, redacted = 0;
 	long wstart = 0, paired = 0, wstart2 = 0, third = 0, ordered = 0;
+	long tight = 0;
 	gs_buf rule = GS_BUF_INIT, text = GS_BUF_INIT, more = GS_BUF_INIT;
 	gs_buf a = GS_BUF_INIT, b = GS_BUF_INIT;
 
@@ -330,6 +332,7 @@ int main(void)
 			wstart2 += l.n2 > 0 && l.wstart2;
 			third += l.n3 > 0;
 			ordered += l.n2 > 0 && l.order2 != 0;
+			tight += l.n2 > 0 && l.span2 < l.span;
 			ip_lits_free(&l);
 		}
 		for (int t = 0; t < ntexts; t++) {
@@ -384,6 +387,9 @@ int main(void)
 	ok(ordered >= paired / 4 && ordered < paired,
 	   "second key words claimed after or before the first in %ld of "
 	   "the paired rules, not all", ordered);
+	ok(tight >= paired / 20 && tight < paired,
+	   "... and nearer than the whole match in %ld of them, not all",
+	   tight);
 	gs_buf_free(&rule);
 	gs_buf_free(&text);
 	gs_buf_free(&more);
