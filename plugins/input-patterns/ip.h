@@ -242,8 +242,8 @@ void ip_scanner_mark(ip_scanner *sc, const uint64_t mask[2]);
 /* Appends every key word occurrence in s[0..len) to out (out->v, or
  * out->p for rules asked for as near), and the marks asked for, notes
  * the rules with hits in out->v (found, fl), and says whether the text
- * was all ASCII.  GS_ELIMIT for a text of 4 GiB or
- * more. */
+ * was all ASCII.  GS_ELIMIT for a text of 4 GiB or more.  out may be
+ * used with one scanner after another. */
 int ip_scanner_run(const ip_scanner *sc, const char *s, size_t len,
 		   ip_hits *out);
 /* Frees what runs put in h (h itself is the caller's). */

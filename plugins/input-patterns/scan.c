@@ -866,7 +866,7 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 
 		gs_free(out->found);
 		gs_free(out->fl);
-		out->fcap = 0;
+		out->fcap = out->nfl = 0;
 		out->found = gs_calloc(cap, 1);
 		out->fl = gs_alloc(cap * sizeof *out->fl);
 		if (!out->found || !out->fl)

@@ -375,8 +375,8 @@ static int same_list(void)
 }
 
 /* Whether found and fl name the rules of h's hits (not its near ones),
- * each once, in the order of their first hits. */
-static int found_right(const ip_hits *h)
+ * each once, in the order of their first hits (nrules: the scanner's). */
+static int found_right(const ip_hits *h, size_t nrules)
 {
 	size_t i, k = 0, r;
 
@@ -388,7 +388,7 @@ static int found_right(const ip_hits *h)
 	}
 	if (k != h->nfl)
 		return 0;
-	for (r = 0; r < nlits; r++) {
+	for (r = 0; r < nrules; r++) {
 		int listed = 0;
 
 		for (i = 0; i < h->nfl; i++)
@@ -418,7 +418,7 @@ static void against_reference(ip_scanner *sc, int count)
 			break;
 		}
 		hits += nwant;
-		badfound += !found_right(&h);
+		badfound += !found_right(&h, nlits);
 		if (!same_list()) {
 			if (!bad++)
 				printf("# differs on \"%.*s\"\n",
@@ -434,6 +434,40 @@ static void against_reference(ip_scanner *sc, int count)
 	is_int(badfound, 0, "reference: found and fl list the rules with "
 	       "hits, each once, in the order of their first hits");
 	ip_hits_free(&h);
+}
+
+/* One ip_hits with a scanner of one rule, then with sc (more rules):
+ * the second run's found and fl must be right, with nothing left of the
+ * first's. */
+static void scanners_in_turn(ip_scanner *sc)
+{
+	static const char one[] = "please ignore that, ignore it";
+	static char buf[4096];
+	ip_lits l;
+	ip_scanner *small = NULL;
+	ip_hits h;
+	size_t len;
+	int good;
+
+	memset(&l, 0, sizeof l);
+	memset(&h, 0, sizeof h);
+	if (!ok(ip_lits_add(&l, "ignore") == 0 &&
+		ip_scanner_new(&l, 1, NULL, &small) == 0, "a one-rule scanner")) {
+		ip_lits_free(&l);
+		ip_scanner_free(small);
+		return;
+	}
+	good = ip_scanner_run(small, one, strlen(one), &h) == 0 &&
+	       h.n == 2 && h.nfl == 1 && h.fl[0] == 0 && found_right(&h, 1);
+	len = text(buf, sizeof buf, 200, 1);
+	h.n = h.np = 0;
+	good = good && ip_scanner_run(sc, buf, len, &h) == 0 &&
+	       found_right(&h, nlits);
+	ok(good, "one ip_hits for a one-rule scanner, then for %zu rules: "
+	   "found and fl right each time", nlits);
+	ip_hits_free(&h);
+	ip_scanner_free(small);
+	ip_lits_free(&l);
 }
 
 static void simd_against_plain(ip_scanner *vec, ip_scanner *plain,
@@ -514,6 +548,7 @@ int main(int argc, char **argv)
 		return done_testing();
 	}
 	against_reference(vec, slow ? 200 : 20000);
+	scanners_in_turn(vec);
 	setenv("GUARDSTACK_NO_SIMD", "1", 1);
 	if (!ok(ip_scanner_new(lits, nlits, near, &plain) == 0 &&
 		!ip_scanner_simd(plain), "a scanner without AVX-512")) {
