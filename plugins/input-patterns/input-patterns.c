@@ -129,6 +129,7 @@ typedef struct ip_rule {
 	atomic_uint uses;          /* searches so far, up to IP_JIT_AFTER */
 	size_t pre;         /* a match starts at most this far before one */
 	int wstart;         /* ... and starts a word */
+	int wend;           /* ... and ends one */
 	int paired;         /* ... holds a second key word (rule + nrule in
 			     * the scanner), apart from it and at most span2
 			     * letters of the stream in all (see ip_lits) */
@@ -958,6 +959,17 @@ static unsigned ip_word_byte(unsigned char c)
 	       ((unsigned)(c - '0') < 10u) | (c == '_');
 }
 
+/* Whether the key word whose last letter's character ends at s[end] runs
+ * on into a word: an ASCII word character right after an ASCII one (as
+ * ip_inside_word, the other way: no \b, space or line end can come
+ * between them in either view).  The letter stream joins words, so
+ * "response steps" holds "responses". */
+static int ip_runs_on(const char *s, size_t len, size_t end)
+{
+	return end < len && (unsigned char)s[end - 1] < 0x80 &&
+	       ip_word_byte((unsigned char)s[end]);
+}
+
 /* Drops the hits of paired rules' key words that no second key word of
  * theirs could share a match with: a match holds one of each, apart
  * (no letter in common), and at most span letters in all; likewise for
@@ -966,7 +978,7 @@ static unsigned ip_word_byte(unsigned char c)
  * match's own key word keeps its own second and third ones.  Drops the
  * key words inside a word too (ip_hits_word), before the dearer tests. */
 static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
-			ip_hits *h)
+			size_t len, ip_hits *h)
 {
 	size_t nr = in->nrule, nl = 2 * nr + 1, i, k, n = 0, m = 0, at = 0;
 	size_t nseen = 0;
@@ -1062,7 +1074,8 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			r -= 2 * nr;
 			need2 = 0;
 		}
-		if (in->rule[r].wstart && ip_inside_word(s, x->start))
+		if ((in->rule[r].wstart && ip_inside_word(s, x->start)) ||
+		    (in->rule[r].wend && ip_runs_on(s, len, x->end)))
 			continue; /* as ip_hits_word would, but first */
 		if (need2 && in->rule[r].paired &&
 		    !(count[r] && ip_pair_near(pos + first[r], count[r], x,
@@ -1090,14 +1103,18 @@ out:
 }
 
 /* Drops the key words found inside a word (ip_inside_word) for rules
- * whose key words start one. */
-static void ip_hits_word(const ip_instance *in, const char *s, ip_hits *h)
+ * whose key words start one, and those that run on into a word
+ * (ip_runs_on) for rules whose key words end one. */
+static void ip_hits_word(const ip_instance *in, const char *s, size_t len,
+			 ip_hits *h)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < h->n; i++) {
-		if (in->rule[h->v[i].rule].wstart &&
-		    ip_inside_word(s, h->v[i].start))
+		const ip_rule *r = &in->rule[h->v[i].rule];
+
+		if ((r->wstart && ip_inside_word(s, h->v[i].start)) ||
+		    (r->wend && ip_runs_on(s, len, h->v[i].end)))
 			continue;
 		h->v[n++] = h->v[i];
 	}
@@ -1233,10 +1250,10 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 	if (in->prefilter && !in->unkeyed) {
 		if ((rc = ip_scanner_run(in->scanner, s, len, h)) < 0 ||
 		    (in->paired && h->n &&
-		     (rc = ip_hits_pair(in, w, s, h)) < 0))
+		     (rc = ip_hits_pair(in, w, s, len, h)) < 0))
 			return rc;
 		if (!in->paired)
-			ip_hits_word(in, s, h);
+			ip_hits_word(in, s, len, h);
 		if (in->needy)
 			ip_hits_need(in, h);
 		if (h->n && (rc = ip_hits_anchor(in, w, s, len, h)) < 0)
@@ -1665,7 +1682,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	v->code = code;
 	atomic_init(&v->jit, NULL);
 	atomic_init(&v->uses, 0);
-	v->wstart = v->paired = v->wstart2 = v->third = 0;
+	v->wstart = v->wend = v->paired = v->wstart2 = v->third = 0;
 	v->order2 = v->order3 = 0;
 	v->span2 = v->span3 = 0;
 	v->need[0] = v->need[1] = 0;
@@ -1696,6 +1713,7 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 			in->context = lb + 2;
 		v->pre = lv[in->nrule - 1].pre;
 		v->wstart = lv[in->nrule - 1].wstart;
+		v->wend = lv[in->nrule - 1].wend;
 		v->paired = lv[in->nrule - 1].n2 > 0;
 		v->wstart2 = lv[in->nrule - 1].wstart2;
 		v->order2 = lv[in->nrule - 1].order2;

@@ -121,6 +121,8 @@ typedef struct ip_lits {
 	size_t pre;   /* IP_PRE_UNKNOWN: unbounded */
 	int wstart;   /* a key word starts a word: the character before it
 		       * is no ASCII letter, digit or _ */
+	int wend;     /* ... and ends one: the character after it is none
+		       * of those either (or the text ends) */
 	/* Second key words: every match also holds one of these (found
 	 * elsewhere in the rule), and at most `span` letters of the stream
 	 * in all; so a key word with none of these within `span` letters of

@@ -131,11 +131,24 @@ typedef struct linfo {
 	int lstart;  /* every match starts with an ASCII letter */
 	int fkw;     /* fs starts a word: KW_NO, KW_YES or KW_INHERIT (when
 		      * a \b comes right before this part) */
+	/* Whether an occurrence of ex's (fs's) strings in a match ends a
+	 * word, the character after its last letter being no word
+	 * character (END_*, END_NO when not known): END_INHERIT for ex when
+	 * that depends on what follows this part */
+	int exend, fend;
+	int en;      /* a production of "" consumes nothing or only non-word
+		      * characters (0: not known) */
 	int exkw;    /* the same for ex, plus one; 0: from lead and lstart */
 } linfo;
 
 enum { KW_NO, KW_YES, KW_INHERIT };
 enum { ORD_ANY, ORD_AFTER, ORD_BEFORE };
+enum { END_NO, END_INHERIT, END_YES }; /* worst first: see lit_end_min */
+
+static int lit_end_min(int a, int b)
+{
+	return a < b ? a : b;
+}
 
 /* Clears n bytes at p in 16-byte stores: GCC makes a rep stos of a
  * memset of an info (or of lsec), which is slow to start on some CPUs,
@@ -646,8 +659,8 @@ static void linfo_offer2(linfo *i, lset *cand, int src, double sc,
  * better (or as well, starting nearer the start of a match): 1 when it
  * did, else 0.  What loses is offered as the second set.  Sets kept move
  * out of cand and candu (callers drop them after offering). */
-static int linfo_offer(linfo *i, lset *cand, size_t pre, int kw, int src,
-		       lset *candu)
+static int linfo_offer(linfo *i, lset *cand, size_t pre, int kw, int end,
+		       int src, lset *candu)
 {
 	lset tmp, tmpu = LSET_INIT;
 	double score = cand ? lset_score(cand) : 1e9;
@@ -674,6 +687,7 @@ static int linfo_offer(linfo *i, lset *cand, size_t pre, int kw, int src,
 	i->fpre = pre;
 	i->fcost = sc;
 	i->fkw = kw;
+	i->fend = end == END_YES ? END_YES : END_NO;
 	i->fs_src = src;
 	return 1;
 }
@@ -695,7 +709,9 @@ static void linfo_offer_atom(linfo *out, linfo *a, lset *best, size_t pre,
 {
 	int own = best == &a->fs && a->fac2;
 	int cond = own && a->fsu.n; /* read before a's sets move */
-	int won = linfo_offer(out, best, pre, kw, src, own ? &a->fsu : NULL);
+	int end = best == &a->ex ? a->exend : a->fend;
+	int won = linfo_offer(out, best, pre, kw, end, src,
+			      own ? &a->fsu : NULL);
 
 	if (!own)
 		return;
@@ -787,6 +803,10 @@ static int linfo_exact1(lparse *l, linfo *i, const char *s, size_t n,
 	i->maxv = maxv;
 	i->maxl = n;
 	i->min1 = maxv > 0;
+	/* letters end where this part does; "" has none to end (what it
+	 * consumes: en, set by the callers that know) */
+	i->exend = n ? END_INHERIT : END_YES;
+	i->en = n > 0 || !maxv;
 	if (lset_add(&i->ex, s, n) < 0) {
 		l->nomem = 1;
 		return -1;
@@ -918,6 +938,8 @@ static int lclass_info(lparse *l, const lclass *c, linfo *out)
 	if (c->any || n > LIT_CLASS_MAX)
 		return 0; /* unknown */
 	out->exact = 1;
+	out->exend = END_INHERIT;
+	out->en = !c->empty || out->nw;
 	for (k = 0; k < 26; k++) {
 		if (!((c->letters >> k) & 1))
 			continue;
@@ -1207,6 +1229,7 @@ static int lit_escape_atom(lparse *l, linfo *out)
 		out->lstart = (ch >= 'a' && ch <= 'z') ||
 			      (ch >= 'A' && ch <= 'Z');
 		out->nw = !lit_wordch(ch);
+		out->en = out->en || out->nw;
 	}
 	return rc;
 }
@@ -1279,10 +1302,12 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 			r.maxl = lit_add(r.maxl, a->maxl);
 	if (a->exact && a->ex.n == 1 && !a->ex.v[0][0]) {
 		size_t maxv = r.maxv;
+		int en = a->en;
 
 		linfo_free(a); /* nothing repeated is nothing */
 		if (linfo_exact1(l, a, "", 0, maxv) < 0)
 			return -1;
+		a->en = en;
 		a->ws = r.ws;
 		a->min1 = r.min1 && maxv > 0;
 		a->nw = r.nw;
@@ -1298,6 +1323,8 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 		r.exact = 1;
 		r.lead = a->lead;
 		r.exkw = a->exkw;
+		r.exend = a->exend; /* the last copy's letters end it */
+		r.en = a->en;
 		if (lset_add(&acc, "", 0) < 0)
 			rc = -1;
 		for (k = 0; k <= max && rc == 0; k++) {
@@ -1344,6 +1371,7 @@ static int lit_repeat(lparse *l, linfo *a, long min, long max)
 typedef struct lprod {
 	lset cur;
 	size_t lead, maxv;
+	int end;       /* whether its strings end a word (END_*, linfo) */
 	int fixed;     /* an atom that always gives a letter came */
 	int kw;        /* then: whether the product starts a word (KW_*) */
 } lprod;
@@ -1354,7 +1382,41 @@ static int lprod_reset(lprod *p)
 	p->lead = p->maxv = 0;
 	p->fixed = 0;
 	p->kw = KW_NO;
+	p->end = END_YES; /* "" has no letters to end */
 	return lset_add(&p->cur, "", 0);
+}
+
+/* Where the product's strings end, after atom a: a's letters end them
+ * as a's do (a production of "" leaves the last end, spoilt where it may
+ * consume a word character); an atom without letters settles an end
+ * still open (END_INHERIT) when it always puts a non-word character (or
+ * a \b) after it, spoils it when it may put a word character. */
+static int lprod_end(int end, const linfo *a)
+{
+	int empty = a->en ? end : END_NO;
+
+	if (a->ex.n != 1 || a->ex.v[0][0]) /* letters */
+		return lit_end_min(a->exend,
+				   lset_has_empty(&a->ex) ? empty : END_YES);
+	if (end != END_INHERIT)
+		return end;
+	if (!a->maxv)
+		return a->wb ? END_YES : END_INHERIT;
+	if (a->nw && a->min1)
+		return END_YES;
+	return a->en ? END_INHERIT : END_NO;
+}
+
+/* An end still open when something that is not part of the product
+ * follows: settled by that atom as lprod_end would (END_NO for one with
+ * letters). */
+static int lprod_end_by(int end, const linfo *a)
+{
+	if (end != END_INHERIT)
+		return end;
+	if (a->ex.n != 1 || a->ex.v[0][0] || !a->exact)
+		return a->nw && a->min1 && !a->exact ? END_YES : END_NO;
+	return lprod_end(end, a) == END_YES ? END_YES : END_NO;
 }
 
 /* Appends atom a's exact set, a word start state `st` (KW_*) before
@@ -1376,6 +1438,7 @@ static int lprod_append(lprod *p, const linfo *a, int st)
 		lset_free(&p->cur);
 		p->cur = next;
 	}
+	p->end = lprod_end(p->end, a);
 	if (!p->fixed) {
 		if (lset_has_empty(&a->ex)) {
 			p->lead = lit_add(p->lead, a->maxv);
@@ -1440,6 +1503,7 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 			a->lstart = (ch >= 'a' && ch <= 'z') ||
 				    (ch >= 'A' && ch <= 'Z');
 			a->nw = !lit_wordch(ch);
+			a->en = a->en || a->nw;
 		}
 		return rc;
 	}
@@ -1504,6 +1568,7 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 			a->lstart = (ch >= 'a' && ch <= 'z') ||
 				    (ch >= 'A' && ch <= 'Z');
 			a->nw = !lit_wordch(ch);
+			a->en = a->en || a->nw;
 		}
 	}
 	}
@@ -1513,12 +1578,12 @@ static int lit_atom(lparse *l, linfo *a, int *in_q)
 /* A sequence, up to | or ) or the end. */
 static int lit_seq(lparse *l, linfo *out)
 {
-	lprod p = { LSET_INIT, 0, 0, 0, KW_NO };
+	lprod p = { LSET_INIT, 0, 0, END_YES, 0, KW_NO };
 	size_t before = 0, pre = 0; /* atoms before the product */
 	size_t maxl = 0, plo = 0, m0; /* letters before the product, atom */
 	int psrc = ++l->nsrc; /* the product's part, for linfo.fs_src */
 	lparts parts;
-	int exact = 1, in_q = 0, ws = 1, first = 1, nw = 1, nwe = 0;
+	int exact = 1, in_q = 0, ws = 1, first = 1, nw = 1, nwe = 0, en = 1;
 	int st = KW_INHERIT; /* a \b right before here? (see linfo) */
 	lsec sec;
 
@@ -1561,6 +1626,7 @@ static int lit_seq(lparse *l, linfo *out)
 		m0 = maxl;
 		maxl = lit_add(maxl, a.maxl);
 		ws = ws && a.ws;
+		en = en && a.en;
 		nw = nw && (a.nw || !a.maxv);
 		out->min1 = out->min1 || a.min1;
 		if (first && a.maxv) { /* the first atom that consumes */
@@ -1579,7 +1645,8 @@ static int lit_seq(lparse *l, linfo *out)
 
 			lparts_add(&parts, psrc, plo, m0);
 			linfo_offer(out, &p.cur, lit_add(before, p.lead),
-				    p.fixed ? p.kw : KW_NO, psrc, NULL);
+				    p.fixed ? p.kw : KW_NO,
+				    lprod_end_by(p.end, &a), psrc, NULL);
 			if (lprod_reset(&p) < 0 ||
 			    lprod_append(&p, &a, st) < 0) {
 				linfo_free(&a);
@@ -1597,7 +1664,8 @@ static int lit_seq(lparse *l, linfo *out)
 				a.f2kw = st;
 			lparts_add(&parts, psrc, plo, m0);
 			linfo_offer(out, &p.cur, lit_add(before, p.lead),
-				    p.fixed ? p.kw : KW_NO, psrc, NULL);
+				    p.fixed ? p.kw : KW_NO,
+				    lprod_end_by(p.end, &a), psrc, NULL);
 			lparts_add(&parts, ++l->nsrc, m0, maxl);
 			linfo_offer_atom(out, &a, best,
 					 lit_add(lit_add(before, p.maxv), pre),
@@ -1633,6 +1701,8 @@ static int lit_seq(lparse *l, linfo *out)
 	if (exact) {
 		out->sec = NULL; /* nothing was offered */
 		out->exact = 1;
+		out->exend = p.end;
+		out->en = en;
 		out->ex = p.cur;
 		out->lead = p.lead;
 		out->maxv = p.maxv;
@@ -1642,7 +1712,7 @@ static int lit_seq(lparse *l, linfo *out)
 	out->maxv = lit_add(before, p.maxv);
 	lparts_add(&parts, psrc, plo, maxl);
 	linfo_offer(out, &p.cur, lit_add(before, p.lead),
-		    p.fixed ? p.kw : KW_NO, psrc, NULL);
+		    p.fixed ? p.kw : KW_NO, p.end, psrc, NULL);
 	linfo_seq_done(out, l->depth ? NULL : &l->third, &l->third_ord,
 		       &l->third_span, &parts);
 	lset_free(&p.cur);
@@ -1665,9 +1735,11 @@ static int lit_alt(lparse *l, linfo *out)
 	int nb = 0, npaired = 0, paired = 0, f2kw = KW_YES, f2ord = ORD_ANY;
 	size_t f2span = 0; /* the most of the paired branches' */
 	int f2unk = 0;     /* ... or one of them is not known */
+	int xend = END_YES, fend = END_YES; /* the worst branch's */
 
 	linfo_zero(out);
 	out->min1 = out->lstart = out->nw = out->nwe = out->wbe = 1;
+	out->en = 1;
 	for (;;) {
 		linfo b;
 		const lset *best;
@@ -1686,6 +1758,7 @@ static int lit_alt(lparse *l, linfo *out)
 		out->nw = out->nw && b.nw;
 		out->nwe = out->nwe && (b.nwe || !b.maxv);
 		out->wbe = out->wbe && b.wbe;
+		out->en = out->en && b.en;
 		nb++;
 		if (b.maxv > out->maxv)
 			out->maxv = b.maxv;
@@ -1696,6 +1769,11 @@ static int lit_alt(lparse *l, linfo *out)
 		best = linfo_best(&b, &pre, &kw);
 		if (!best)
 			fac = 0;
+		xend = lit_end_min(xend, b.exend);
+		if (best == &b.fs)
+			fend = lit_end_min(fend, b.fend);
+		else if (best) /* as a factor set: an end left open is no end */
+			fend = b.exend == END_YES ? fend : END_NO;
 		/* a branch with a second set of its own (apart from its
 		 * first) brings it and its strings without one; a branch
 		 * without brings all its strings as such: where they will
@@ -1786,6 +1864,7 @@ static int lit_alt(lparse *l, linfo *out)
 	lset_dedupe(&fs);
 	out->exact = exact && !l->bad && out->ex.n <= LIT_CAP;
 	out->exkw = xkw + 1;
+	out->exend = xend;
 	if (!out->exact)
 		lset_free(&out->ex);
 	if (fac && !l->bad && fs.n <= LIT_UNION_CAP) {
@@ -1793,6 +1872,7 @@ static int lit_alt(lparse *l, linfo *out)
 		out->fac = 1;
 		out->fpre = fpre;
 		out->fkw = fkw;
+		out->fend = fend;
 		out->fcost = lset_cost(&fs, fpre);
 	} else {
 		lset_free(&fs);
@@ -1943,7 +2023,7 @@ static int lit_extract(const char *pattern, ip_lits *out)
 	const lset *best, *third;
 	linfo top;
 	char **sorted;
-	size_t pre = 0, ns = 0, n2 = 0, n3 = 0;
+	size_t pre = 0, ns = 0, n2 = 0, n3 = 0, k;
 	int rc, kw = KW_NO;
 
 	memset(out, 0, sizeof *out);
@@ -1963,6 +2043,13 @@ static int lit_extract(const char *pattern, ip_lits *out)
 	out->pre = pre == LIT_INF ? IP_PRE_UNKNOWN : pre;
 	sorted = lit_sorted(best, &ns);
 	rc = !sorted ? GS_ENOMEM : lit_words(sorted, ns, &out->v, &out->n);
+	/* the set's strings end a word; its key words do only if each is
+	 * one of them whole: none left out for starting with a shorter one
+	 * ("ignorier" for "ignoriere"), none cut at LIT_MAXLEN */
+	out->wend = (best == &top.ex ? top.exend : top.fend) == END_YES &&
+		    rc == GS_OK && out->n == ns;
+	for (k = 0; out->wend && k < out->n; k++)
+		out->wend = strlen(out->v[k]) < LIT_MAXLEN;
 	/* a second set, when it is another and a match's letters are
 	 * bounded: where no hit of it is near, a hit of the first is no
 	 * match's */

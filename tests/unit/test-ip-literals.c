@@ -123,6 +123,20 @@ static const char *order2(const char *pat)
 	return order2_spans(pat, 0);
 }
 
+/* Whether pat's key words end a word in every match (ip_lits.wend):
+ * "end", "-" for no claim, or "none" without key words. */
+static const char *wend(const char *pat)
+{
+	ip_lits l;
+	int rc = ip_lit_extract(pat, &l), w;
+
+	if (rc <= 0)
+		return rc < 0 ? "ENOMEM" : "none";
+	w = l.wend;
+	ip_lits_free(&l);
+	return w ? "end" : "-";
+}
+
 static void extraction(void)
 {
 	is_str(keys("\\bignore\\s+previous\\b"), "ignoreprevious",
@@ -280,6 +294,25 @@ static void extraction(void)
 	is_str(order2("\\brules\\s+[\\w-]{1,10}\\s+your\\s+"
 		      "[\\w-]{1,10}\\s+disregarding"), "before/before",
 	       "order: ... from an earlier part");
+	/* key words that end a word in every match */
+	is_str(wend("\\bjailbroken\\b"), "end", "end: a \\b after the key word");
+	is_str(wend("\\bjailbroken"), "-", "end: not at the rule's end");
+	is_str(wend("\\bjailbroken_\\b"), "-", "end: not after _ (a word character)");
+	is_str(wend("\\bjailbroken\\s+[\\w-]{1,20}"), "end",
+	       "end: white space the rule needs, then anything");
+	is_str(wend("\\bjailbroken\\s*[\\w-]{1,20}"), "-",
+	       "end: not where the white space may be absent");
+	is_str(wend("\\bjailbroken\\s+now"), "-",
+	       "end: a key word that goes on over the space ends with it");
+	is_str(wend("\\b(?:two|both)\\s+(?:ways|responses|answers)\\b"
+		    "[^\\n]{0,40}\\bdan"), "end",
+	       "end: a group of words, then \\b (dual-answer's shape)");
+	is_str(wend("\\bignorier(?:e|en|st)?\\b"), "-",
+	       "end: not when a key word stands for longer ones");
+	is_str(wend("\\bjailbroken(?=\\s)"), "-",
+	       "end: a lookahead is not read for it");
+	is_str(wend("\\babcdefghijabcdefghijabcdefghijabcdefghij"
+		    "abcdefghijxyz\\b"), "-", "end: not for a key word cut short");
 	/* how far apart: the letters of the two parts and those between */
 	is_str(order2_spans("\\bignore\\s+[\\w-]{1,10}\\s+your\\s+"
 			    "[\\w-]{1,10}\\s+instructions", 1),

@@ -10,7 +10,7 @@
  * over every whole text) redacts.  The shipped rules get the same check
  * from input-patterns-prefilter.sh and fuzz-ip-diff; this one reaches
  * the shapes user rules may have.  It also counts how many rules the
- * prefilter claimed start a word (key words, second key words), found
+ * prefilter claimed start or end a word (key words, second key words), found
  * second key words on one side of the first (and nearer than a whole
  * match) for, and got third key words for, so that a change that stops
  * claiming shows here
@@ -298,7 +298,7 @@ int main(void)
 	int ntexts = pass && !strcmp(pass, "valgrind") ? 60 : 300;
 	long loaded = 0, texts = 0, differ = 0, redacted = 0;
 	long wstart = 0, paired = 0, wstart2 = 0, third = 0, ordered = 0;
-	long tight = 0;
+	long tight = 0, wend = 0;
 	gs_buf rule = GS_BUF_INIT, text = GS_BUF_INIT, more = GS_BUF_INIT;
 	gs_buf a = GS_BUF_INIT, b = GS_BUF_INIT;
 
@@ -330,6 +330,7 @@ int main(void)
 			wstart += l.wstart;
 			paired += l.n2 > 0;
 			wstart2 += l.n2 > 0 && l.wstart2;
+			wend += l.wend;
 			third += l.n3 > 0;
 			ordered += l.n2 > 0 && l.order2 != 0;
 			tight += l.n2 > 0 && l.span2 < l.span;
@@ -390,6 +391,8 @@ int main(void)
 	ok(tight >= paired / 20 && tight < paired,
 	   "... and nearer than the whole match in %ld of them, not all",
 	   tight);
+	ok(wend >= 20 && wend < 400,
+	   "key words claimed to end a word in %ld rules, not in all", wend);
 	gs_buf_free(&rule);
 	gs_buf_free(&text);
 	gs_buf_free(&more);
