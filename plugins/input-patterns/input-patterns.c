@@ -155,10 +155,8 @@ typedef struct ip_instance {
 	int unkeyed;                 /* some rule has no key words */
 	int paired;                  /* some rule has second key words */
 	/* then, per rule of the scanner, the list ip_hits_pair keeps its
-	 * hits in (2 nrule: none), and per list whether its key words must
-	 * start a word (ip_rule.wstart2) */
+	 * hits in (2 nrule: none) */
 	uint32_t *plist;
-	uint8_t *pws2;
 	uint8_t *pflag; /* per rule: 1 paired, 2 third (ip_rule) */
 	int needy;                   /* some rule needs punctuation */
 	size_t context;              /* letters a region keeps before */
@@ -938,45 +936,14 @@ static int ip_regions_scan(const ip_instance *in, ip_work *w, const char *s,
 	return GS_OK;
 }
 
-/* Whether the key word whose first letter's character starts at s[at] is
- * inside a word: an ASCII letter right after an ASCII letter, digit or _
- * stays right after a word character in either view, so no \b (nor a
- * space, nor a line start) can come between them.  (Not so for other
- * characters: a run of tag characters is read as a word of its own.) */
-static int ip_inside_word(const char *s, size_t at)
-{
-	unsigned char c = at ? (unsigned char)s[at - 1] : ' ';
-
-	return (unsigned char)s[at] < 0x80 &&
-	       ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		(c >= '0' && c <= '9') || c == '_');
-}
-
-/* Whether the ASCII byte c is a word character (letter, digit or _). */
-static unsigned ip_word_byte(unsigned char c)
-{
-	return ((unsigned)((c | 0x20) - 'a') < 26u) |
-	       ((unsigned)(c - '0') < 10u) | (c == '_');
-}
-
-/* Whether the key word whose last letter's character ends at s[end] runs
- * on into a word: an ASCII word character right after an ASCII one (as
- * ip_inside_word, the other way: no \b, space or line end can come
- * between them in either view).  The letter stream joins words, so
- * "response steps" holds "responses". */
-static int ip_runs_on(const char *s, size_t len, size_t end)
-{
-	return end < len && (unsigned char)s[end - 1] < 0x80 &&
-	       ip_word_byte((unsigned char)s[end]);
-}
-
 /* Drops the hits of paired rules' key words that no second key word of
  * theirs could share a match with: a match holds one of each, apart
  * (no letter in common), and at most span letters in all; likewise for
  * a third key word, where the rule has them; then drops the second and
  * third key words' hits.  Sound, so matches stay where they were: a
- * match's own key word keeps its own second and third ones.  Drops the
- * key words inside a word too (ip_hits_word), before the dearer tests. */
+ * match's own key word keeps its own second and third ones.  (Key words
+ * inside a word, or running on into one, where the rule's start or end
+ * one, the scanner did not report: ip_scanner_make.) */
 static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			size_t len, ip_hits *h)
 {
@@ -1018,19 +985,12 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 		}
 	}
 	/* the near hits those lists keep, moved to the front with their
-	 * list for rule: without a branch, as which are kept is random (a
-	 * second key word inside a word, where the rule's can only start
-	 * one, is not kept) */
+	 * list for rule: without a branch, as which are kept is random */
 	for (i = 0; i < h->np; i++) {
 		ip_near e = h->p[i];
-		unsigned char b = (unsigned char)s[e.start];
-		unsigned inside = (b < 0x80) &
-				  ip_word_byte(e.start ? (unsigned char)
-					       s[e.start - 1] : ' ');
 		uint32_t g = in->plist[e.rule];
-		unsigned keep;
+		unsigned keep = want[g];
 
-		keep = want[g] & ~(in->pws2[g] & inside) & 1u;
 		e.rule = g;
 		h->p[m] = e;
 		m += keep;
@@ -1074,9 +1034,6 @@ static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
 			r -= 2 * nr;
 			need2 = 0;
 		}
-		if ((in->rule[r].wstart && ip_inside_word(s, x->start)) ||
-		    (in->rule[r].wend && ip_runs_on(s, len, x->end)))
-			continue; /* as ip_hits_word would, but first */
 		if (need2 && in->rule[r].paired &&
 		    !(count[r] && ip_pair_near(pos + first[r], count[r], x,
 					       in->rule[r].span2,
@@ -1100,25 +1057,6 @@ out:
 		count[seen[k]] = 0;
 	}
 	return rc;
-}
-
-/* Drops the key words found inside a word (ip_inside_word) for rules
- * whose key words start one, and those that run on into a word
- * (ip_runs_on) for rules whose key words end one. */
-static void ip_hits_word(const ip_instance *in, const char *s, size_t len,
-			 ip_hits *h)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < h->n; i++) {
-		const ip_rule *r = &in->rule[h->v[i].rule];
-
-		if ((r->wstart && ip_inside_word(s, h->v[i].start)) ||
-		    (r->wend && ip_runs_on(s, len, h->v[i].end)))
-			continue;
-		h->v[n++] = h->v[i];
-	}
-	h->n = n;
 }
 
 /* Drops the hits of rules that need punctuation (need.c) with none of it
@@ -1252,8 +1190,6 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 		    (in->paired && h->n &&
 		     (rc = ip_hits_pair(in, w, s, len, h)) < 0))
 			return rc;
-		if (!in->paired)
-			ip_hits_word(in, s, len, h);
 		if (in->needy)
 			ip_hits_need(in, h);
 		if (h->n && (rc = ip_hits_anchor(in, w, s, len, h)) < 0)
@@ -1731,25 +1667,43 @@ static int ip_rule_add(ip_instance *in, ip_lits **lits, const char *name,
 	return GS_OK;
 }
 
+/* What the scanner is to do with a rule's key words that start (end) a
+ * word in every match: report none inside a word (running on into one). */
+static uint8_t ip_word_flags(const ip_rule *r)
+{
+	return (uint8_t)((r->wstart ? IP_SC_START : 0) |
+			 (r->wend ? IP_SC_END : 0));
+}
+
 /* The scanner: rule r's key words as r, except, in a paired rule, those
  * that need no second key word (ip_lits.vu) as 2 nrule + r; its second
- * key words as nrule + r, its third as 3 nrule + r. */
+ * key words as nrule + r (near), its third as 3 nrule + r (near). */
 static int ip_scanner_make(ip_instance *in, const ip_lits *lits)
 {
 	size_t nr = in->nrule, r, k, j;
 	ip_lits *all;
-	uint8_t *near;
+	uint8_t *flag;
 	int rc = GS_ENOMEM;
 
-	if (!in->paired)
-		return ip_scanner_new(lits, nr, NULL, &in->scanner);
-	if (!(all = gs_calloc(4 * nr, sizeof *all)) ||
-	    !(near = gs_calloc(4 * nr, 1))) {
-		gs_free(all);
+	if (!(flag = gs_calloc(4 * nr + 1, 1)))
+		return GS_ENOMEM;
+	for (r = 0; r < nr; r++)
+		flag[r] = ip_word_flags(&in->rule[r]);
+	if (!in->paired) {
+		rc = ip_scanner_new(lits, nr, flag, &in->scanner);
+		gs_free(flag);
+		return rc;
+	}
+	if (!(all = gs_calloc(4 * nr, sizeof *all))) {
+		gs_free(flag);
 		return GS_ENOMEM;
 	}
-	memset(near + nr, 1, nr); /* second and third key words: where */
-	memset(near + 3 * nr, 1, nr);
+	for (r = 0; r < nr; r++) {
+		flag[nr + r] = (uint8_t)(IP_SC_NEAR | (in->rule[r].wstart2
+						       ? IP_SC_START : 0));
+		flag[2 * nr + r] = flag[r];
+		flag[3 * nr + r] = IP_SC_NEAR;
+	}
 	for (r = 0; r < nr; r++) { /* strings borrowed, not copied */
 		const ip_lits *l = &lits[r];
 
@@ -1773,26 +1727,23 @@ static int ip_scanner_make(ip_instance *in, const ip_lits *lits)
 		all[3 * nr + r].v = l->v3;
 		all[3 * nr + r].n = l->n3;
 	}
-	rc = ip_scanner_new(all, 4 * nr, near, &in->scanner);
-	if (rc == GS_OK && (!(in->plist = gs_alloc(4 * nr * sizeof *in->plist)) ||
-			    !(in->pws2 = gs_calloc(2 * nr + 1, 1))))
+	rc = ip_scanner_new(all, 4 * nr, flag, &in->scanner);
+	if (rc == GS_OK && !(in->plist = gs_alloc(4 * nr * sizeof *in->plist)))
 		rc = GS_ENOMEM;
 	for (r = 0; rc == GS_OK && r < 4 * nr; r++)
 		in->plist[r] = (uint32_t)(r >= nr && r < 2 * nr ? r - nr
 					  : r >= 3 * nr ? r - 2 * nr : 2 * nr);
 	if (rc == GS_OK && !(in->pflag = gs_alloc(nr)))
 		rc = GS_ENOMEM;
-	for (r = 0; rc == GS_OK && r < nr; r++) {
-		in->pws2[r] = (uint8_t)in->rule[r].wstart2;
+	for (r = 0; rc == GS_OK && r < nr; r++)
 		in->pflag[r] = (uint8_t)((in->rule[r].paired ? 1 : 0) |
 					 (in->rule[r].third ? 2 : 0));
-	}
 out:
 	for (r = 0; r < nr; r++)
 		if (in->rule[r].paired)
 			gs_free(all[r].v);
 	gs_free(all);
-	gs_free(near);
+	gs_free(flag);
 	return rc;
 }
 
@@ -2035,7 +1986,6 @@ static void ip_destroy(void *instance)
 		pthread_mutex_destroy(&in->lock);
 	ip_scanner_free(in->scanner);
 	gs_free(in->plist);
-	gs_free(in->pws2);
 	gs_free(in->pflag);
 	pcre2_match_context_free(in->mctx);
 	pcre2_general_context_free(in->gctx);

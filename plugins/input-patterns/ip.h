@@ -228,11 +228,19 @@ typedef struct ip_hits {
 	size_t nfl, fcap;
 } ip_hits;
 
+/* What ip_scanner_new's flags say of a rule's key words (bits). */
+#define IP_SC_NEAR 1  /* their hits go to ip_hits.p */
+#define IP_SC_START 2 /* they start a word: none inside one is a hit (a
+		       * character right after an ASCII letter, digit or _
+		       * that is itself ASCII) */
+#define IP_SC_END 4   /* they end one: none that runs on into one is (an
+		       * ASCII character right before one of those) */
+
 /* Builds a scanner for nrules rules; lits[r] are rule r's key words
  * (rules with none are simply absent from the scanner; the second key
- * words, v2, are not read: pass them as rules of their own).  The hits
- * of a rule r with near[r] (near may be NULL) go to ip_hits.p. */
-int ip_scanner_new(const ip_lits *lits, size_t nrules, const uint8_t *near,
+ * words, v2, are not read: pass them as rules of their own), flag[r]
+ * (flag may be NULL: none) what to do with their hits. */
+int ip_scanner_new(const ip_lits *lits, size_t nrules, const uint8_t *flag,
 		   ip_scanner **out);
 void ip_scanner_free(ip_scanner *sc);
 /* Whether it gathers and searches with AVX-512 (the CPU has it and

@@ -41,7 +41,9 @@ typedef struct sc_entry {
 	uint64_t tail; /* its last SC_TAIL letters at most, and (top 4 bits)
 			* how many: one compare with the state checks them */
 	uint32_t word;
-	uint32_t len;    /* the word's letters */
+	uint16_t len;    /* the word's letters */
+	uint8_t any;     /* IP_SC_START and IP_SC_END: of some of its rules */
+	uint8_t all;     /* ... of all */
 	uint32_t rules;  /* its rules: sc->rules[rules .. rules + nrules) */
 	uint32_t nrules;
 } sc_entry;
@@ -80,7 +82,7 @@ struct ip_scanner {
 	sc_word *word;
 	size_t nword;
 	uint32_t *rules; /* every word's rules, one block */
-	uint8_t *near;   /* per rule: its hits go to ip_hits.p */
+	uint8_t *flag;   /* per rule: IP_SC_NEAR, IP_SC_START, IP_SC_END */
 	size_t nrules;
 };
 
@@ -125,6 +127,7 @@ static int sc_add_entry(const ip_scanner *sc, sc_table *t, uint64_t key,
 {
 	const sc_word *w = &sc->word[word];
 	sc_entry *v = ip_grow(t->entry, &t->cap, t->n + 1, sizeof *v, 256);
+	uint32_t k;
 
 	if (!v)
 		return GS_ENOMEM;
@@ -133,9 +136,15 @@ static int sc_add_entry(const ip_scanner *sc, sc_table *t, uint64_t key,
 	v->key = key;
 	v->tail = tail;
 	v->word = word;
-	v->len = w->len;
+	v->len = (uint16_t)w->len;
 	v->rules = (uint32_t)(w->rules - sc->rules);
 	v->nrules = w->nrules;
+	v->any = 0;
+	v->all = IP_SC_START | IP_SC_END;
+	for (k = 0; k < w->nrules; k++) {
+		v->any |= sc->flag[w->rules[k]] & (IP_SC_START | IP_SC_END);
+		v->all &= sc->flag[w->rules[k]];
+	}
 	sc_bit_set(t->bits, sc_hash(key));
 	return GS_OK;
 }
@@ -270,7 +279,7 @@ static void sc_word_add(ip_scanner *sc, const sc_pair *p, size_t i, size_t j)
 	sc->nword++;
 }
 
-int ip_scanner_new(const ip_lits *lits, size_t nrules, const uint8_t *near,
+int ip_scanner_new(const ip_lits *lits, size_t nrules, const uint8_t *flag,
 		   ip_scanner **out)
 {
 	ip_scanner *sc = gs_calloc(1, sizeof *sc);
@@ -278,12 +287,12 @@ int ip_scanner_new(const ip_lits *lits, size_t nrules, const uint8_t *near,
 	size_t r, k, n = 0, i;
 	uint32_t c;
 
-	if (!sc || !(sc->near = gs_calloc(nrules ? nrules : 1, 1))) {
+	if (!sc || !(sc->flag = gs_calloc(nrules ? nrules : 1, 1))) {
 		gs_free(sc);
 		return GS_ENOMEM;
 	}
-	if (near)
-		memcpy(sc->near, near, nrules);
+	if (flag)
+		memcpy(sc->flag, flag, nrules);
 	sc->nrules = nrules;
 	for (c = 0; c < 128; c++)
 		sc->code[c] = ip_stream_ascii[c]
@@ -361,7 +370,7 @@ void ip_scanner_free(ip_scanner *sc)
 	if (!sc)
 		return;
 	gs_free(sc->rules);
-	gs_free(sc->near);
+	gs_free(sc->flag);
 	gs_free(sc->word);
 	gs_free(sc->t4.entry);
 	gs_free(sc->t8.entry);
@@ -475,7 +484,37 @@ typedef struct sc_block {
 /* Where the character that starts at s[at] ends. */
 static size_t sc_char_end(const unsigned char *s, size_t len, size_t at);
 
-/* The bit was set: which words end at letter j of the block? */
+/* Whether the key word whose first letter's character starts at s[at] is
+ * inside a word: an ASCII letter right after an ASCII letter, digit or _
+ * stays right after a word character in either view of input-patterns,
+ * so no \b (nor a space, nor a line start) can come between them.  (Not
+ * so for other characters: a run of tag characters is read as a word of
+ * its own.) */
+static unsigned sc_word_byte(unsigned char c)
+{
+	return ((unsigned)((c | 0x20) - 'a') < 26u) |
+	       ((unsigned)(c - '0') < 10u) | (c == '_');
+}
+
+static unsigned sc_inside_word(const unsigned char *s, size_t at)
+{
+	return at && s[at] < 0x80 && sc_word_byte(s[at - 1]);
+}
+
+/* Whether the key word whose last letter's character ends at s[end] runs
+ * on into a word: an ASCII word character right after an ASCII one (as
+ * sc_inside_word, the other way).  The letter stream joins words, so
+ * "response steps" holds "responses". */
+static unsigned sc_runs_on(const unsigned char *s, size_t len, size_t end)
+{
+	return end < len && s[end - 1] < 0x80 && sc_word_byte(s[end]);
+}
+
+/* The bit was set: which words end at letter j of the block?  Rules that
+ * want their key words to start (end) a word get no hit of one inside a
+ * word (running on into one): most of a common key word's occurrences
+ * ("all" in "small", "call"), and most of the hits the scanner would
+ * otherwise write. */
 static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
 		     uint64_t gram, const sc_block *bk, size_t j,
 		     const unsigned char *s, size_t len, ip_hits *out)
@@ -489,6 +528,7 @@ static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
 		const sc_word *w;
 		uint32_t k, r, tl = (uint32_t)(e->tail >> 60);
 		size_t at, end = 0;
+		unsigned drop = 0;
 
 		/* the last letters: one compare (letters are never 0, so
 		 * a text with fewer letters than the word never passes) */
@@ -506,10 +546,24 @@ static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
 				continue;
 		}
 		at = bk->at[j + 1 - e->len];
+		if (e->any) {
+			if (e->any & IP_SC_START && sc_inside_word(s, at))
+				drop = IP_SC_START;
+			if (e->any & IP_SC_END) {
+				end = sc_char_end(s, len, bk->at[j]);
+				if (sc_runs_on(s, len, end))
+					drop |= IP_SC_END;
+			}
+			if (drop & e->all)
+				continue;
+		}
 		for (r = 0; r < e->nrules; r++) {
 			uint32_t rule = sc->rules[e->rules + r];
+			unsigned f = sc->flag[rule];
 
-			if (sc->near[rule]) {
+			if (f & drop)
+				continue;
+			if (f & IP_SC_NEAR) {
 				if (sc_near_put(out, rule, at, n - e->len,
 						n) < 0)
 					return GS_ENOMEM;

@@ -5,7 +5,8 @@
  * third as "near") looked up at every letter of the text's letter
  * stream, built here one character at a time.  Every hit the reference
  * finds the scanner must report, with the same letters and bytes, and no
- * other.  Then the AVX-512 paths against the plain ones (where the CPU
+ * other; where a rule's key words start or end a word (as the plugin
+ * asks for them), none inside a word or running on into one.  Then the AVX-512 paths against the plain ones (where the CPU
  * has them; GUARDSTACK_NO_SIMD turns them off): the same hits and marks
  * in the same order, on texts long enough to cross the 64-byte and
  * 1024-letter steps, with non-ASCII characters, marks and bytes that are
@@ -31,7 +32,7 @@ static uint64_t rnd(void)
 
 #define RULES_MAX 1024
 static ip_lits lits[RULES_MAX], whole[RULES_MAX / 3];
-static uint8_t near[RULES_MAX];
+static uint8_t flag[RULES_MAX]; /* IP_SC_* */
 static size_t nlits, nwhole;
 
 /* Every word once, with the pseudo-rules it belongs to, by hash. */
@@ -111,9 +112,14 @@ static int load(const char *path)
 		if (ip_lit_extract(p, &l) <= 0)
 			continue;
 		whole[nwhole++] = l;
-		lits[nlits].v = l.v, lits[nlits++].n = l.n;
-		lits[nlits].v = l.v2, lits[nlits].n = l.n2, near[nlits++] = 1;
-		lits[nlits].v = l.v3, lits[nlits].n = l.n3, near[nlits++] = 1;
+		lits[nlits].v = l.v, lits[nlits].n = l.n;
+		flag[nlits++] = (uint8_t)((l.wstart ? IP_SC_START : 0) |
+					  (l.wend ? IP_SC_END : 0));
+		lits[nlits].v = l.v2, lits[nlits].n = l.n2;
+		flag[nlits++] = (uint8_t)(IP_SC_NEAR |
+					  (l.wstart2 ? IP_SC_START : 0));
+		lits[nlits].v = l.v3, lits[nlits].n = l.n3;
+		flag[nlits++] = IP_SC_NEAR;
 	}
 	fclose(f);
 	for (r = 0; r < nlits; r++)
@@ -220,7 +226,20 @@ static int push(any_hit **v, size_t *n, size_t *cap, const any_hit *h)
 	return 0;
 }
 
-/* Every key word ending at every letter, as the scanner reports them. */
+static int word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Hits the reference left out as inside a word, or running on into one */
+static size_t dropped_start, dropped_end;
+
+/* Every key word ending at every letter, as the scanner reports them:
+ * not one whose first character is ASCII and comes right after an ASCII
+ * word character, where its rule's key words start a word; not one whose
+ * last character is ASCII and comes right before one, where they end a
+ * word. */
 static int reference(const char *s, size_t len)
 {
 	size_t e, n, r;
@@ -231,12 +250,26 @@ static int reference(const char *s, size_t len)
 	for (e = 1; e <= nletter; e++)
 		for (n = 3; n <= 64 && n <= e; n++) {
 			kw *k = has_len[n] ? kw_find(letter + e - n, n) : NULL;
+			size_t a = lat[e - n], z = lend[e - 1];
+			int inside = a > 0 && (unsigned char)s[a] < 0x80 &&
+				     word_char(s[a - 1]);
+			int runs_on = z < len &&
+				      (unsigned char)s[z - 1] < 0x80 &&
+				      word_char(s[z]);
 
 			for (r = 0; k && r < k->nrules; r++) {
-				any_hit h = { e - n, e, lat[e - n],
-					      near[k->rules[r]] ? SIZE_MAX
-					      : lend[e - 1], k->rules[r] };
+				unsigned f = flag[k->rules[r]];
+				any_hit h = { e - n, e, a, f & IP_SC_NEAR
+					      ? SIZE_MAX : z, k->rules[r] };
 
+				if (f & IP_SC_START && inside) {
+					dropped_start++;
+					continue;
+				}
+				if (f & IP_SC_END && runs_on) {
+					dropped_end++;
+					continue;
+				}
 				if (push(&want, &nwant, &capwant, &h) < 0)
 					return -1;
 			}
@@ -407,6 +440,7 @@ static void against_reference(ip_scanner *sc, int count)
 	size_t hits = 0;
 
 	memset(&h, 0, sizeof h);
+	dropped_start = dropped_end = 0;
 	for (i = 0; i < count && !fail; i++) {
 		size_t len = text(buf, sizeof buf, 1 + rnd() % (i % 10 ? 40
 							       : 600), 1);
@@ -431,6 +465,10 @@ static void against_reference(ip_scanner *sc, int count)
 	       count);
 	ok(hits > (size_t)count, "reference: the texts hold key words "
 	   "(%zu hits)", hits);
+	ok(dropped_start > (size_t)count / 10 && dropped_end > (size_t)count / 10,
+	   "reference: ... and key words inside a word (%zu) or running on "
+	   "into one (%zu) that their rules do not want", dropped_start,
+	   dropped_end);
 	is_int(badfound, 0, "reference: found and fl list the rules with "
 	       "hits, each once, in the order of their first hits");
 	ip_hits_free(&h);
@@ -536,13 +574,15 @@ int main(int argc, char **argv)
 	const char *top = getenv("top_srcdir"), *pass = getenv("GS_PASS");
 	int slow = pass && !strcmp(pass, "valgrind");
 	ip_scanner *vec = NULL, *plain = NULL;
+	int loaded;
 
 	snprintf(path, sizeof path, "%s/etc/guardstack/injection.rules",
 		 top ? top : ".");
-	if (!ok(load(argc > 1 ? argv[1] : path) == 0,
-		"the shipped rules' key words (%zu pseudo-rules)", nlits))
+	loaded = load(argc > 1 ? argv[1] : path) == 0;
+	if (!ok(loaded, "the shipped rules' key words (%zu pseudo-rules)",
+		nlits))
 		return done_testing();
-	if (!ok(ip_scanner_new(lits, nlits, near, &vec) == 0,
+	if (!ok(ip_scanner_new(lits, nlits, flag, &vec) == 0,
 		"a scanner")) {
 		cleanup();
 		return done_testing();
@@ -550,7 +590,7 @@ int main(int argc, char **argv)
 	against_reference(vec, slow ? 200 : 20000);
 	scanners_in_turn(vec);
 	setenv("GUARDSTACK_NO_SIMD", "1", 1);
-	if (!ok(ip_scanner_new(lits, nlits, near, &plain) == 0 &&
+	if (!ok(ip_scanner_new(lits, nlits, flag, &plain) == 0 &&
 		!ip_scanner_simd(plain), "a scanner without AVX-512")) {
 		ip_scanner_free(vec);
 		ip_scanner_free(plain);
