@@ -506,6 +506,24 @@ static void scanners_in_turn(ip_scanner *sc)
 	ip_hits_free(&h);
 	ip_scanner_free(small);
 	ip_lits_free(&l);
+	/* only a long word: the short words' table is empty */
+	small = NULL;
+	memset(&l, 0, sizeof l);
+	memset(&h, 0, sizeof h);
+	if (ip_lits_add(&l, "instructions") == 0 &&
+	    ip_scanner_new(&l, 1, NULL, &small) == 0) {
+		static const char two[] = "new instructions: all INSTRUC"
+					  "TIONS, instruction";
+
+		good = ip_scanner_run(small, two, strlen(two), &h) == 0 &&
+		       h.n == 2 && h.v[0].start == 4 && h.v[1].start == 22;
+	} else {
+		good = 0;
+	}
+	ok(good, "a scanner of one long word finds it twice");
+	ip_hits_free(&h);
+	ip_scanner_free(small);
+	ip_lits_free(&l);
 }
 
 static void simd_against_plain(ip_scanner *vec, ip_scanner *plain,
