@@ -944,8 +944,7 @@ static int ip_regions_scan(const ip_instance *in, ip_work *w, const char *s,
  * match's own key word keeps its own second and third ones.  (Key words
  * inside a word, or running on into one, where the rule's start or end
  * one, the scanner did not report: ip_scanner_make.) */
-static int ip_hits_pair(const ip_instance *in, ip_work *w, const char *s,
-			size_t len, ip_hits *h)
+static int ip_hits_pair(const ip_instance *in, ip_work *w, ip_hits *h)
 {
 	size_t nr = in->nrule, nl = 2 * nr + 1, i, k, n = 0, m = 0, at = 0;
 	size_t nseen = 0;
@@ -1188,7 +1187,7 @@ static int ip_match(const ip_instance *in, ip_work *w, const char *s,
 	if (in->prefilter && !in->unkeyed) {
 		if ((rc = ip_scanner_run(in->scanner, s, len, h)) < 0 ||
 		    (in->paired && h->n &&
-		     (rc = ip_hits_pair(in, w, s, len, h)) < 0))
+		     (rc = ip_hits_pair(in, w, h)) < 0))
 			return rc;
 		if (in->needy)
 			ip_hits_need(in, h);
