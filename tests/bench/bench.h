@@ -27,13 +27,14 @@ void pieces_free(struct pieces *p);
 
 /* A chat request (system + user message, about `in` bytes of JSON) and
  * an answer (about `out` bytes) for the latency figures, as JSON and as
- * the bare texts. */
+ * the bare texts; the texts are the corpus's from the first line after
+ * offset `at` on. */
 struct chat {
 	gs_buf req_json, resp_json;
 	gs_buf system, user, answer;
 };
-int chat_make(struct chat *c, const char *corpus, size_t len, size_t in,
-	      size_t out);
+int chat_make(struct chat *c, const char *corpus, size_t len, size_t at,
+	      size_t in, size_t out);
 void chat_free(struct chat *c);
 /* Appends s as a JSON string literal (quotes included). */
 int json_quote(gs_buf *b, const char *s, size_t len);

@@ -764,26 +764,42 @@ static void scaling(const struct opts *o, const struct corpus *c,
 	}
 }
 
+/* Calls take their texts from NCHAT chats in turn: one request repeated
+ * lets the branch predictor learn its path through the filters, which
+ * flatters branchy code by half again (RESULTS.md, session 8). */
+#define NCHAT 64
+
 static void latency(const struct opts *o, const struct corpus *c,
 		    const char *stack, const char *label)
 {
-	size_t iters = o->quick ? 2000 : 20000;
+	size_t iters = o->quick ? 2000 : 20000, sz[4] = { 0, 0, 0, 0 };
 	double *v[4];
-	struct chat ch;
+	struct chat *ch = gs_alloc(NCHAT * sizeof *ch);
 	gs_stack *st = load(o, stack);
-	int oc[2] = { 0, 0 };
+	unsigned oc[2][GS_OUTCOME_ERROR + 1] = { { 0 } };
 
-	if (chat_make(&ch, c->text.data, c->text.len, 2048, 1024) < 0)
+	if (!ch)
 		die("out of memory");
+	for (size_t k = 0; k < NCHAT; k++) {
+		if (chat_make(&ch[k], c->text.data, c->text.len,
+			      c->text.len / (NCHAT + 1) * (k + 1), 2048,
+			      1024) < 0)
+			die("out of memory");
+		sz[0] += ch[k].req_json.len;
+		sz[1] += ch[k].user.len;
+		sz[2] += ch[k].resp_json.len;
+		sz[3] += ch[k].answer.len;
+	}
 	for (int k = 0; k < 4; k++)
 		if (!(v[k] = gs_alloc(iters * sizeof(double))))
 			die("out of memory");
-	printf("\nPer call, %s, in process: request %zu B JSON (user "
-	       "text %zu B), answer %zu B JSON (%zu B); %zu calls\n", label,
-	       ch.req_json.len, ch.user.len, ch.resp_json.len, ch.answer.len,
-	       iters);
+	printf("\nPer call, %s, in process: %d chats in turn, on average "
+	       "request %zu B JSON (user text %zu B), answer %zu B JSON "
+	       "(%zu B); %zu calls\n", label, NCHAT, sz[0] / NCHAT,
+	       sz[1] / NCHAT, sz[2] / NCHAT, sz[3] / NCHAT, iters);
 	for (int json = 0; json < 2; json++) {
 		for (size_t i = 0; i < iters + iters / 10; i++) {
+			const struct chat *h = &ch[i % NCHAT];
 			double t0, t1, t2;
 			gs_call *cl;
 			char *out;
@@ -795,14 +811,14 @@ static void latency(const struct opts *o, const struct corpus *c,
 				die("out of memory");
 			if (json) {
 				a = gs_call_set_request_json(cl,
-					ch.req_json.data, ch.req_json.len, 0,
+					h->req_json.data, h->req_json.len, 0,
 					NULL);
 			} else {
 				a = gs_call_add_message(cl, "system",
-					ch.system.data, ch.system.len, NULL);
+					h->system.data, h->system.len, NULL);
 				if (a >= 0)
 					a = gs_call_add_message(cl, "user",
-						ch.user.data, ch.user.len,
+						h->user.data, h->user.len,
 						NULL);
 			}
 			if (a >= 0)
@@ -815,10 +831,10 @@ static void latency(const struct opts *o, const struct corpus *c,
 			}
 			t1 = now();
 			b = json ? gs_call_set_response_json(cl,
-					ch.resp_json.data, ch.resp_json.len, 0,
+					h->resp_json.data, h->resp_json.len, 0,
 					NULL)
-				 : gs_call_set_answer(cl, ch.answer.data,
-						      ch.answer.len, NULL);
+				 : gs_call_set_answer(cl, h->answer.data,
+						      h->answer.len, NULL);
 			if (b >= 0)
 				b = gs_call_run(cl, GS_PHASE_RESPONSE);
 			if (json && b >= 0) {
@@ -829,18 +845,28 @@ static void latency(const struct opts *o, const struct corpus *c,
 			}
 			gs_call_free(cl);
 			t2 = now();
-			if (a < 0 || b < 0)
+			if (a < 0 || b < 0 || a > GS_OUTCOME_ERROR ||
+			    b > GS_OUTCOME_ERROR)
 				die("latency call failed");
-			oc[0] = a;
-			oc[1] = b;
+			if (!json && i < NCHAT) {
+				oc[0][a]++;
+				oc[1][b]++;
+			}
 			if (i < iters / 10)
 				continue; /* warm-up */
 			v[2 * json][i - iters / 10] = (t1 - t0) * 1e6;
 			v[2 * json + 1][i - iters / 10] = (t2 - t1) * 1e6;
 		}
 	}
-	printf("  (outcomes: request %s, response %s)\n",
-	       gs_outcome_name(oc[0]), gs_outcome_name(oc[1]));
+	for (int ph = 0; ph < 2; ph++) {
+		printf("  (%s phase outcomes of the %d chats:",
+		       ph ? "response" : "request", NCHAT);
+		for (int k = GS_OUTCOME_PASS; k <= GS_OUTCOME_ERROR; k++)
+			if (oc[ph][k])
+				printf(" %u %s", oc[ph][k],
+				       gs_outcome_name((gs_outcome)k));
+		printf(")\n");
+	}
 	printf("  %-34s %8s %8s\n", "", "p50 us", "p99 us");
 	for (int k = 0; k < 4; k++) {
 		static const char *const what[] = {
@@ -855,7 +881,9 @@ static void latency(const struct opts *o, const struct corpus *c,
 		gs_free(v[k]);
 	}
 	gs_stack_free(st);
-	chat_free(&ch);
+	for (size_t k = 0; k < NCHAT; k++)
+		chat_free(&ch[k]);
+	gs_free(ch);
 }
 
 static void load_time(const struct opts *o)
