@@ -53,12 +53,10 @@ struct lr_words {
 /* ---- words ------------------------------------------------------------ */
 
 /* Letters, marks and digits make words; everything else separates them,
- * so "System-Prompt," and "system prompt" compare equal. */
+ * so "System-Prompt," and "system prompt" compare equal.  For c >= 0x80;
+ * ASCII is lr_ascii_fold's. */
 static int lr_word_char(utf8proc_int32_t c)
 {
-	if (c < 0x80)
-		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		       (c >= '0' && c <= '9');
 	switch (utf8proc_category(c)) {
 	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
 	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
@@ -72,6 +70,17 @@ static int lr_word_char(utf8proc_int32_t c)
 	}
 }
 
+/* An ASCII letter lower-cased or a digit as it is; 0 for any other byte
+ * (non-ASCII ones included). */
+static inline unsigned lr_ascii_fold(unsigned char c)
+{
+	unsigned l = c | 0x20u;
+
+	if (l - 'a' < 26u)
+		return l;
+	return (unsigned)c - '0' < 10u ? c : 0;
+}
+
 static uint64_t lr_mix(uint64_t x)
 {
 	x ^= x >> 30;
@@ -81,15 +90,36 @@ static uint64_t lr_mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static uint64_t lr_hash(uint64_t seed, const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull ^ seed;
+/* A word's hash, fed its normalised bytes as they are written: eight at a
+ * time go through one keyed mix, so a short word costs one mix instead of
+ * a multiply per byte, and nothing reads the word back. */
+struct lr_hasher {
+	uint64_t h, acc;
+	unsigned sh;
+};
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
+static inline void lr_hash_start(struct lr_hasher *hs, uint64_t seed)
+{
+	hs->h = seed;
+	hs->acc = 0;
+	hs->sh = 0;
+}
+
+static inline void lr_hash_byte(struct lr_hasher *hs, unsigned c)
+{
+	hs->acc |= (uint64_t)c << hs->sh;
+	hs->sh += 8;
+	if (hs->sh == 64) {
+		hs->h = lr_mix(hs->h ^ hs->acc);
+		hs->acc = 0;
+		hs->sh = 0;
 	}
-	return lr_mix(h);
+}
+
+/* A partial chunk leaves the top byte free for the length. */
+static inline uint64_t lr_hash_end(const struct lr_hasher *hs, size_t n)
+{
+	return lr_mix(hs->h ^ hs->acc ^ ((uint64_t)(n & 0xff) << 56));
 }
 
 static void lr_words_free(struct lr_words *ws)
@@ -99,8 +129,8 @@ static void lr_words_free(struct lr_words *ws)
 	memset(ws, 0, sizeof(*ws));
 }
 
-static int lr_push(const struct lr *lr, struct lr_words *ws,
-		   struct lr_word *cur, size_t end)
+static int lr_push(struct lr_words *ws, struct lr_word *cur, size_t end,
+		   const struct lr_hasher *hs)
 {
 	if (ws->n == ws->cap) {
 		size_t cap = ws->cap ? 2 * ws->cap : 64;
@@ -113,18 +143,21 @@ static int lr_push(const struct lr *lr, struct lr_words *ws,
 	}
 	cur->end = end;
 	cur->nlen = ws->norm.len - cur->noff;
-	cur->h = lr_hash(lr->seed, ws->norm.data + cur->noff, cur->nlen);
+	cur->h = lr_hash_end(hs, cur->nlen);
 	ws->w[ws->n++] = *cur;
 	return GS_OK;
 }
 
 /* Appends the words of s (valid UTF-8) to ws, lower-cased.  Both the
- * system prompt and the answer go through here on every call, so ASCII
- * letters are stored straight into room reserved up front. */
+ * system prompt and the answer go through here on every call.  The
+ * normalised text always has room for the rest of s written as it is,
+ * so ASCII (one byte in, at most one out) is stored without a check;
+ * only a non-ASCII letter, whose lower case may be longer, renews it. */
 static int lr_tokenize(const struct lr *lr, const char *s, size_t len,
 		       struct lr_words *ws)
 {
 	struct lr_word cur = { 0, 0, 0, 0, 0 };
+	struct lr_hasher hs = { 0, 0, 0 };
 	gs_buf *nb = &ws->norm;
 	int in = 0;
 	size_t i = 0;
@@ -132,15 +165,17 @@ static int lr_tokenize(const struct lr *lr, const char *s, size_t len,
 	if (gs_buf_reserve(nb, len) < 0)
 		return GS_ENOMEM;
 	while (i < len) {
-		utf8proc_int32_t c = (unsigned char)s[i];
+		utf8proc_int32_t c;
 		utf8proc_uint8_t enc[4];
-		utf8proc_ssize_t k = 1;
+		utf8proc_ssize_t k, e;
+		unsigned a = (unsigned char)s[i];
 
-		if (c < 0x80) {
-			if (!lr_word_char(c)) {
+		if (a < 0x80) {
+			a = lr_ascii_fold((unsigned char)a);
+			if (!a) {
 				if (in) {
 					in = 0;
-					if (lr_push(lr, ws, &cur, i) < 0)
+					if (lr_push(ws, &cur, i, &hs) < 0)
 						return GS_ENOMEM;
 				}
 				i++;
@@ -149,15 +184,11 @@ static int lr_tokenize(const struct lr *lr, const char *s, size_t len,
 			if (!in) {
 				cur.start = i;
 				cur.noff = nb->len;
+				lr_hash_start(&hs, lr->seed);
 				in = 1;
 			}
-			/* Lower-cased ASCII is no longer than the text;
-			 * only what other scripts add can fill the room. */
-			if (nb->cap - nb->len < 2 && gs_buf_reserve(nb, 64) < 0)
-				return GS_ENOMEM;
-			if (c >= 'A' && c <= 'Z')
-				c += 'a' - 'A';
-			nb->data[nb->len++] = (char)c;
+			nb->data[nb->len++] = (char)a;
+			lr_hash_byte(&hs, a);
 			i++;
 			continue;
 		}
@@ -168,24 +199,26 @@ static int lr_tokenize(const struct lr *lr, const char *s, size_t len,
 			c = ' ';
 		}
 		if (lr_word_char(c)) {
-			utf8proc_ssize_t e;
-
 			if (!in) {
 				cur.start = i;
 				cur.noff = nb->len;
+				lr_hash_start(&hs, lr->seed);
 				in = 1;
 			}
 			e = utf8proc_encode_char(utf8proc_tolower(c), enc);
-			if (gs_buf_append(nb, (char *)enc, (size_t)e) < 0)
+			if (gs_buf_append(nb, (char *)enc, (size_t)e) < 0 ||
+			    gs_buf_reserve(nb, len - i - (size_t)k) < 0)
 				return GS_ENOMEM;
+			for (utf8proc_ssize_t b = 0; b < e; b++)
+				lr_hash_byte(&hs, enc[b]);
 		} else if (in) {
 			in = 0;
-			if (lr_push(lr, ws, &cur, i) < 0)
+			if (lr_push(ws, &cur, i, &hs) < 0)
 				return GS_ENOMEM;
 		}
 		i += (size_t)k;
 	}
-	if (in && lr_push(lr, ws, &cur, len) < 0)
+	if (in && lr_push(ws, &cur, len, &hs) < 0)
 		return GS_ENOMEM;
 	nb->data[nb->len] = '\0';
 	return GS_OK;
@@ -287,7 +320,9 @@ static int lr_prompt_build(const struct lr *lr, gs_ctx *ctx,
 		goto done;
 	seg[nseg] = p->words.n;
 
-	while (slots < 2 * p->words.n)
+	/* A quarter full at most: most of the answer's shingles are not
+	 * the prompt's, and a miss ends at the first free slot. */
+	while (slots < 4 * p->words.n)
 		slots *= 2;
 	p->key = gs_alloc(slots * sizeof(*p->key));
 	p->pos = gs_calloc(slots, sizeof(*p->pos));
@@ -492,29 +527,35 @@ fail:
 /* ---- canary ----------------------------------------------------------- */
 
 /* Whether the answer holds the canary's hex digits, also when the model
- * spaced, hyphenated or upper-cased them: compare the answer's ASCII
- * letters and digits only. */
+ * spaced, hyphenated or upper-cased them: the answer's ASCII letters and
+ * digits are compared, lower-cased, and every other byte is skipped.  A
+ * try starts only where the first digit stands (either case: the OR is a
+ * filter, lr_ascii_fold decides), so the text is neither copied nor
+ * folded as a whole.  At most strlen(hex) tries cover any byte. */
 static int lr_has_canary(const char *s, size_t len, const char *hex)
 {
-	gs_buf b = GS_BUF_INIT;
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned h0 = (unsigned char)hex[0];
 	size_t hlen = strlen(hex);
-	int found;
 
-	if (gs_buf_reserve(&b, len) < 0)
-		return GS_ENOMEM;
 	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
+		size_t j = 1, k = i + 1;
 
-		if (c >= 'A' && c <= 'Z')
-			c += 'a' - 'A';
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-			b.data[b.len++] = c;
+		if ((p[i] | 0x20u) != h0 || lr_ascii_fold(p[i]) != h0)
+			continue;
+		while (j < hlen && k < len) {
+			unsigned c = lr_ascii_fold(p[k++]);
+
+			if (!c)
+				continue;
+			if (c != (unsigned char)hex[j])
+				break;
+			j++;
+		}
+		if (j == hlen)
+			return 1;
 	}
-	found = 0;
-	for (size_t i = 0; !found && i + hlen <= b.len; i++)
-		found = b.data[i] == hex[0] && !memcmp(b.data + i, hex, hlen);
-	gs_buf_free(&b);
-	return found;
+	return 0;
 }
 
 static gs_result lr_request(void *instance, gs_ctx *ctx)

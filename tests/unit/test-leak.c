@@ -7,6 +7,7 @@
  */
 #include <guardstack.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "../tap.h"
@@ -329,6 +330,227 @@ static void test_big(void)
 	free(ans);
 }
 
+/* ---- random texts against a reference --------------------------------- */
+
+static unsigned long long rnd_state = 0x1eafcafe5eedull;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state = rnd_state * 6364136223846793005ull +
+		    1442695040888963407ull;
+	return (unsigned)(rnd_state >> 33) % n;
+}
+
+/* Words as the plugin should see them (lower case) and a form that must
+ * compare equal; the separators hold no letter, mark or digit. */
+static const char *const vocab[][2] = {
+	{ "train", "TRAIN" }, { "fare", "Fare" }, { "seat", "sEAT" },
+	{ "lyon", "LYON" }, { "turin", "Turin" }, { "never", "NEVER" },
+	{ "discuss", "DisCuss" }, { "codes", "CODES" }, { "the", "The" },
+	{ "of", "OF" }, { "and", "And" }, { "a", "A" }, { "49", "49" },
+	{ "2024", "2024" }, { "x1b", "X1B" }, { "été", "ÉTÉ" },
+	{ "über", "ÜBER" }, { "ναι", "ΝΑΙ" }, { "да", "ДА" },
+	{ "booking", "Booking" }, { "only", "ONLY" }, { "answer", "Answer" },
+};
+static const char *const seps[] = {
+	" ", " ", " ", ", ", " - ", "-", "... ", "\n", " \xc2\xab ",
+	" \xc2\xbb ", "'", "; ", " \xe2\x80\x94 ", "\t", "(", ") ",
+};
+#define NVOCAB (sizeof(vocab) / sizeof(vocab[0]))
+#define NSEPS (sizeof(seps) / sizeof(seps[0]))
+
+struct rtext {
+	char s[8192];
+	size_t len;
+	unsigned word[400];      /* vocab index of each word */
+	size_t start[400], end[400];
+	size_t n;
+};
+
+static void rt_add(struct rtext *t, unsigned w, int variant)
+{
+	size_t l;
+
+	if (t->n)
+		t->len += (size_t)sprintf(t->s + t->len, "%s",
+					  seps[rnd(NSEPS)]);
+	l = strlen(vocab[w][variant]);
+	memcpy(t->s + t->len, vocab[w][variant], l + 1);
+	t->word[t->n] = w;
+	t->start[t->n] = t->len;
+	t->end[t->n] = t->len + l;
+	t->len += l;
+	t->n++;
+}
+
+/* What the plugin must make of answer a under prompt p: every run of
+ * min words of a that stands in p redacted, overlapping or touching runs
+ * as one span.  Returns the number of spans. */
+static unsigned reference_echo(const struct rtext *p, const struct rtext *a,
+			       size_t min, char *out)
+{
+	size_t rs = 0, re = 0, at = 0, o = 0;
+	unsigned spans = 0;
+
+	for (size_t j = 0; j + min <= a->n; j++) {
+		int hit = 0;
+
+		for (size_t i = 0; !hit && i + min <= p->n; i++)
+			hit = !memcmp(&p->word[i], &a->word[j],
+				      min * sizeof(a->word[0]));
+		if (!hit)
+			continue;
+		if (re && j <= re) {
+			re = j + min;
+			continue;
+		}
+		if (re) {
+			o += (size_t)sprintf(out + o, "%.*s[REDACTED]",
+					     (int)(a->start[rs] - at),
+					     a->s + at);
+			at = a->end[re - 1];
+			spans++;
+		}
+		rs = j;
+		re = j + min;
+	}
+	if (re) {
+		o += (size_t)sprintf(out + o, "%.*s[REDACTED]",
+				     (int)(a->start[rs] - at), a->s + at);
+		at = a->end[re - 1];
+		spans++;
+	}
+	sprintf(out + o, "%s", a->s + at);
+	return spans;
+}
+
+/* 2,000 prompts and answers made of a small vocabulary (so words repeat
+ * and shingle hashes meet often), the answers copying runs of 1 to 16
+ * prompt words in other case and with other separators (runs of more
+ * than 8 words test the merging of overlapping shingles): the redacted
+ * text must be the reference's, byte for byte. */
+static void test_random_echo(void)
+{
+	gs_stack *st = load("leak-redact-basic");
+	static struct rtext p, a;
+	static char want[16384];
+	int bad = 0, some = 0, multi = 0;
+
+	ok(st != NULL, "random echo: stack loads");
+	if (!st)
+		return;
+	for (int round = 0; round < 2000; round++) {
+		gs_call *c;
+		unsigned spans;
+		int out;
+
+		p.n = p.len = a.n = a.len = 0;
+		p.s[0] = a.s[0] = '\0';
+		for (unsigned k = 20 + rnd(60); k--;)
+			rt_add(&p, rnd(NVOCAB), 0);
+		while (a.n < 150) {
+			if (rnd(40)) {
+				rt_add(&a, rnd(NVOCAB), (int)rnd(2));
+			} else {
+				size_t from = rnd((unsigned)p.n), l = 1 + rnd(16);
+
+				for (size_t k = from; k < p.n && k < from + l;
+				     k++)
+					rt_add(&a, p.word[k], (int)rnd(2));
+			}
+		}
+		spans = reference_echo(&p, &a, 8, want);
+		c = request(st, p.s, &out);
+		out = respond(c, a.s);
+		if (out != (spans ? GS_OUTCOME_MODIFIED : GS_OUTCOME_PASS) ||
+		    strcmp(answer_text(c) ? answer_text(c) : "", want) ||
+		    count_of(c, "leak-redact") != spans) {
+			if (!bad++)
+				printf("# prompt: %s\n# answer: %s\n# want: "
+				       "%s\n# got: %s\n", p.s, a.s, want,
+				       answer_text(c));
+		}
+		some += spans > 0;
+		multi += spans > 1;
+		gs_call_free(c);
+	}
+	is_int(bad, 0, "random echo: 2000 answers redacted as the reference");
+	ok(some > 500 && some < 2000, "random echo: %d of them had echoes",
+	   some);
+	ok(multi > 50, "random echo: %d had two or more", multi);
+	gs_stack_free(st);
+}
+
+/* The canary written into answers with random case, separators (non-
+ * ASCII ones too) and now and then a digit changed or dropped: rejected
+ * exactly when the answer's ASCII letters and digits, lower-cased, hold
+ * it. */
+static void test_random_canary(void)
+{
+	static const char *const cseps[] = { "", "", "", " ", "-", ".",
+					     "\n", "\xc3\xa9", ":", "  " };
+	gs_stack *st = load("leak-redact-canary");
+	int bad = 0, found = 0;
+
+	ok(st != NULL, "random canary: stack loads");
+	if (!st)
+		return;
+	for (int round = 0; round < 1000; round++) {
+		char hex[33], ans[2048], flat[2048];
+		size_t n = 0, f = 0;
+		int out, want, mode = (int)rnd(3), at = (int)rnd(32);
+		gs_call *c = request(st, prompt, &out);
+
+		if (!find_canary(c, hex)) {
+			bad++;
+			gs_call_free(c);
+			continue;
+		}
+		for (unsigned k = rnd(8); k--;)
+			n += (size_t)sprintf(ans + n, "%s%s",
+					     vocab[rnd(NVOCAB)][rnd(2)],
+					     seps[rnd(NSEPS)]);
+		for (int k = 0; k < 32; k++) {
+			char ch = hex[k];
+
+			if (mode == 1 && k == at)
+				continue; /* dropped */
+			if (mode == 2 && k == at) /* changed */
+				ch = ch == '0' ? '1' : '0';
+			if (rnd(2) && ch >= 'a')
+				ch = (char)(ch - 32);
+			ans[n++] = ch;
+			if (!rnd(4))
+				n += (size_t)sprintf(ans + n, "%s",
+						     cseps[rnd(10)]);
+		}
+		for (unsigned k = rnd(8); k--;)
+			n += (size_t)sprintf(ans + n, "%s%s",
+					     seps[rnd(NSEPS)],
+					     vocab[rnd(NVOCAB)][rnd(2)]);
+		ans[n] = '\0';
+		for (size_t i = 0; i < n; i++) {
+			char ch = ans[i];
+
+			if (ch >= 'A' && ch <= 'Z')
+				ch = (char)(ch + 32);
+			if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+				flat[f++] = ch;
+		}
+		flat[f] = '\0';
+		want = strstr(flat, hex) != NULL;
+		found += want;
+		out = respond(c, ans);
+		if ((out == GS_OUTCOME_REJECTED) != want && !bad++)
+			printf("# canary %s, answer %s: outcome %d\n", hex,
+			       ans, out);
+		gs_call_free(c);
+	}
+	is_int(bad, 0, "random canary: 1000 answers judged as the reference");
+	ok(found > 200 && found < 800, "random canary: %d held it", found);
+	gs_stack_free(st);
+}
+
 int main(void)
 {
 	srcdir = getenv("top_srcdir");
@@ -338,5 +560,7 @@ int main(void)
 	test_echo();
 	test_wrapped();
 	test_big();
+	test_random_echo();
+	test_random_canary();
 	return done_testing();
 }
