@@ -773,6 +773,7 @@ static void latency(const struct opts *o, const struct corpus *c,
 		    const char *stack, const char *label)
 {
 	size_t iters = o->quick ? 2000 : 20000, sz[4] = { 0, 0, 0, 0 };
+	size_t nv[4] = { 0, 0, 0, 0 };
 	double *v[4];
 	struct chat *ch = gs_alloc(NCHAT * sizeof *ch);
 	gs_stack *st = load(o, stack);
@@ -850,17 +851,23 @@ static void latency(const struct opts *o, const struct corpus *c,
 				die("latency call failed");
 			if (!json && i < NCHAT) {
 				oc[0][a]++;
-				oc[1][b]++;
+				oc[1][b] += a != GS_OUTCOME_REJECTED;
 			}
 			if (i < iters / 10)
 				continue; /* warm-up */
-			v[2 * json][i - iters / 10] = (t1 - t0) * 1e6;
-			v[2 * json + 1][i - iters / 10] = (t2 - t1) * 1e6;
+			v[2 * json][nv[2 * json]++] = (t1 - t0) * 1e6;
+			/* a rejected request goes no further: its call has
+			 * no response phase to time */
+			if (a != GS_OUTCOME_REJECTED)
+				v[2 * json + 1][nv[2 * json + 1]++] =
+					(t2 - t1) * 1e6;
 		}
 	}
 	for (int ph = 0; ph < 2; ph++) {
 		printf("  (%s phase outcomes of the %d chats:",
 		       ph ? "response" : "request", NCHAT);
+		if (ph)
+			printf(" those not rejected before,");
 		for (int k = GS_OUTCOME_PASS; k <= GS_OUTCOME_ERROR; k++)
 			if (oc[ph][k])
 				printf(" %u %s", oc[ph][k],
@@ -874,10 +881,10 @@ static void latency(const struct opts *o, const struct corpus *c,
 			"request phase, JSON in and out",
 			"response phase, JSON in and out"
 		};
-		double p50 = quantile(v[k], iters, 0.5);
+		double p50 = quantile(v[k], nv[k], 0.5);
 
 		printf("  %-34s %8.1f %8.1f\n", what[k], p50,
-		       quantile(v[k], iters, 0.99));
+		       quantile(v[k], nv[k], 0.99));
 		gs_free(v[k]);
 	}
 	gs_stack_free(st);
