@@ -148,6 +148,152 @@ static int lr_push(struct lr_words *ws, struct lr_word *cur, size_t end,
 	return GS_OK;
 }
 
+/* Eight bytes from p as the hasher packs them (p[0] lowest). */
+static inline uint64_t lr_load8(const char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, 8);
+	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
+		x = __builtin_bswap64(x);
+	return x;
+}
+
+/* Whether s[0..len) is all ASCII, eight bytes a step. */
+static int lr_all_ascii(const char *s, size_t len)
+{
+	uint64_t o = 0, x;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, s + i, 8);
+		o |= x;
+	}
+	for (; i < len; i++)
+		o |= (unsigned char)s[i];
+	return !(o & 0x8080808080808080ull);
+}
+
+/* Adds the word whose n normalised bytes are at ws->norm.data + noff,
+ * from s[start..end), hashed from eight-byte loads: the same hash as
+ * lr_hash_byte's, the bytes past the word masked off (the normalised
+ * text has eight bytes of room after it). */
+static int lr_push_ascii(const struct lr *lr, struct lr_words *ws,
+			 size_t start, size_t end, size_t noff)
+{
+	const char *p = ws->norm.data + noff;
+	size_t n = end - start, r = n;
+	uint64_t h = lr->seed;
+	struct lr_word *w;
+
+	if (ws->n == ws->cap) {
+		size_t cap = ws->cap ? 2 * ws->cap : 64;
+
+		if (!(w = gs_realloc(ws->w, cap * sizeof(*w))))
+			return GS_ENOMEM;
+		ws->w = w;
+		ws->cap = cap;
+	}
+	for (; r >= 8; r -= 8, p += 8)
+		h = lr_mix(h ^ lr_load8(p));
+	h ^= r ? lr_load8(p) & ((1ull << 8 * r) - 1) : 0;
+	w = &ws->w[ws->n++];
+	w->start = start;
+	w->end = end;
+	w->noff = noff;
+	w->nlen = n;
+	w->h = lr_mix(h ^ ((uint64_t)(n & 0xff) << 56));
+	return GS_OK;
+}
+
+#if defined(__SSE2__)
+#define LR_SSE2 1
+#include <emmintrin.h>
+
+/* Sixteen ASCII bytes from s lower-cased into d; returns a bit per
+ * letter or digit.  (SSE2 is part of x86-64: no run-time check.)  A
+ * byte added to 128 - 'a' lands below -128 + 26 exactly when it was a
+ * letter: one signed compare tests the range. */
+static inline unsigned lr_fold16(const char *s, char *d)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	__m128i l = _mm_or_si128(v, _mm_set1_epi8(0x20));
+	__m128i letter = _mm_cmplt_epi8(
+		_mm_add_epi8(l, _mm_set1_epi8((char)(128 - 'a'))),
+		_mm_set1_epi8(-128 + 26));
+	__m128i digit = _mm_cmplt_epi8(
+		_mm_add_epi8(v, _mm_set1_epi8((char)(128 - '0'))),
+		_mm_set1_epi8(-128 + 10));
+
+	_mm_storeu_si128((__m128i *)(void *)d, _mm_or_si128(v,
+		_mm_and_si128(letter, _mm_set1_epi8(0x20))));
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit));
+}
+#endif
+
+/* lr_tokenize for ASCII text, where the normalised text can be the text
+ * itself lower-cased byte for byte (separators and all: a word is found
+ * by its offsets).  Per 64 bytes, one branch-free loop folds them and
+ * makes a mask of the word bytes; the words are then read off the mask
+ * a run at a time, instead of deciding at every byte whether a word
+ * starts or ends there (about one mispredicted branch a word). */
+static int lr_tokenize_ascii(const struct lr *lr, const char *s, size_t len,
+			     struct lr_words *ws)
+{
+	gs_buf *nb = &ws->norm;
+	size_t base, i, in = (size_t)-1; /* the word's start, if in one */
+	char *d;
+
+	if (gs_buf_reserve(nb, len + 8) < 0)
+		return GS_ENOMEM;
+	base = nb->len;
+	d = nb->data + base;
+	memset(d + len, 0, 8);
+	for (i = 0; i < len; i += 64) {
+		size_t nbytes = len - i < 64 ? len - i : 64, pos = 0, e;
+		uint64_t m = 0, z;
+
+		size_t k = 0;
+
+#ifdef LR_SSE2
+		for (; k + 16 <= nbytes; k += 16)
+			m |= (uint64_t)lr_fold16(s + i + k, d + i + k) << k;
+#endif
+		for (; k < nbytes; k++) {
+			unsigned c = (unsigned char)s[i + k],
+				 l = c | 0x20u,
+				 letter = l - 'a' < 26u,
+				 digit = c - '0' < 10u;
+
+			d[i + k] = (char)(letter ? l : c);
+			m |= (uint64_t)(letter | digit) << k;
+		}
+		while (pos < nbytes) {
+			if (in == (size_t)-1) {
+				if (!(z = m >> pos))
+					break;
+				pos += (size_t)__builtin_ctzll(z);
+				in = i + pos;
+				continue;
+			}
+			/* the mask is 0 past nbytes: a word ends at the
+			 * text's end; none here: it goes on in the next */
+			if (!(z = ~m >> pos))
+				break;
+			e = pos + (size_t)__builtin_ctzll(z);
+			if (lr_push_ascii(lr, ws, in, i + e, base + in) < 0)
+				return GS_ENOMEM;
+			in = (size_t)-1;
+			pos = e;
+		}
+	}
+	if (in != (size_t)-1 &&
+	    lr_push_ascii(lr, ws, in, len, base + in) < 0)
+		return GS_ENOMEM;
+	nb->len += len;
+	return GS_OK;
+}
+
 /* Appends the words of s (valid UTF-8) to ws, lower-cased.  Both the
  * system prompt and the answer go through here on every call.  The
  * normalised text always has room for the rest of s written as it is,
@@ -162,6 +308,8 @@ static int lr_tokenize(const struct lr *lr, const char *s, size_t len,
 	int in = 0;
 	size_t i = 0;
 
+	if (lr_all_ascii(s, len))
+		return lr_tokenize_ascii(lr, s, len, ws);
 	if (gs_buf_reserve(nb, len) < 0)
 		return GS_ENOMEM;
 	while (i < len) {
@@ -526,6 +674,26 @@ fail:
 
 /* ---- canary ----------------------------------------------------------- */
 
+/* Whether the canary's digits follow from p[i] on. */
+static int lr_canary_at(const unsigned char *p, size_t len, size_t i,
+			const char *hex, size_t hlen)
+{
+	size_t j = 1, k = i + 1;
+
+	if (lr_ascii_fold(p[i]) != (unsigned char)hex[0])
+		return 0;
+	while (j < hlen && k < len) {
+		unsigned c = lr_ascii_fold(p[k++]);
+
+		if (!c)
+			continue;
+		if (c != (unsigned char)hex[j])
+			return 0;
+		j++;
+	}
+	return j == hlen;
+}
+
 /* Whether the answer holds the canary's hex digits, also when the model
  * spaced, hyphenated or upper-cased them: the answer's ASCII letters and
  * digits are compared, lower-cased, and every other byte is skipped.  A
@@ -536,25 +704,25 @@ static int lr_has_canary(const char *s, size_t len, const char *hex)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	unsigned h0 = (unsigned char)hex[0];
-	size_t hlen = strlen(hex);
+	size_t i = 0, hlen = strlen(hex);
 
-	for (size_t i = 0; i < len; i++) {
-		size_t j = 1, k = i + 1;
+#ifdef LR_SSE2
+	for (; i + 16 <= len; i += 16) {
+		__m128i v = _mm_or_si128(_mm_loadu_si128(
+			(const __m128i *)(const void *)(p + i)),
+			_mm_set1_epi8(0x20));
+		unsigned bits = (unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(v, _mm_set1_epi8((char)h0)));
 
-		if ((p[i] | 0x20u) != h0 || lr_ascii_fold(p[i]) != h0)
-			continue;
-		while (j < hlen && k < len) {
-			unsigned c = lr_ascii_fold(p[k++]);
-
-			if (!c)
-				continue;
-			if (c != (unsigned char)hex[j])
-				break;
-			j++;
-		}
-		if (j == hlen)
-			return 1;
+		for (; bits; bits &= bits - 1)
+			if (lr_canary_at(p, len, i + (size_t)__builtin_ctz(bits),
+					 hex, hlen))
+				return 1;
 	}
+#endif
+	for (; i < len; i++)
+		if ((p[i] | 0x20u) == h0 && lr_canary_at(p, len, i, hex, hlen))
+			return 1;
 	return 0;
 }
 
