@@ -8,6 +8,7 @@
  * in the tree and come back out unchanged.
  */
 #include "internal.h"
+#include "jsonout.h"
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdio.h>
@@ -519,7 +520,7 @@ char *gs__emit_request(struct gs__doc *d)
 		cJSON_AddItemToArray(arr, ref);
 	}
 	cJSON_AddItemToObjectCS(d->root, "messages", arr);
-	out = cJSON_PrintUnformatted(d->root);
+	out = gs__json_print(d->root);
 	cJSON_DetachItemViaPointer(d->root, arr);
 	cJSON_Delete(arr); /* references only: the messages stay */
 	return out;
@@ -577,5 +578,5 @@ char *gs__emit_response(struct gs__doc *d)
 	for (size_t i = 0; i < d->n; i++)
 		if (write_back(&d->msgs[i]) < 0)
 			return NULL;
-	return cJSON_PrintUnformatted(d->root);
+	return gs__json_print(d->root);
 }

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "cli.h"
+#include "../jsonout.h"
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,90 +85,10 @@ static int emit_line_cjson(gs_buf *line, const gs_stack *st,
 	return ok ? 0 : -1;
 }
 
-#define PUT_ONES 0x0101010101010101ull
-#define PUT_HIGH 0x8080808080808080ull
-
-/* Whether one of 8 bytes is a control character, '"' or '\\' (no false
- * negatives; a rare false positive only sends the caller byte by byte). */
-static int put_special8(uint64_t x)
-{
-	uint64_t q = x ^ (PUT_ONES * '"'), bs = x ^ (PUT_ONES * '\\');
-
-	return ((((x - PUT_ONES * 0x20) & ~x) | ((q - PUT_ONES) & ~q) |
-		 ((bs - PUT_ONES) & ~bs)) & PUT_HIGH) != 0;
-}
-
-static int put_special(unsigned char ch)
-{
-	return ch < 0x20 || ch == '"' || ch == '\\';
-}
-
-/* Appends s as a JSON string, escaped as cJSON escapes it: '"', '\\'
- * and control characters, the short forms where JSON has them; every
- * other byte as it is.  An answer line is some fifty small pieces, so
- * they go through gs_buf_add (its common case inline). */
+/* Appends s as a JSON string, or null for NULL. */
 static int put_str(gs_buf *b, const char *s)
 {
-	size_t len, i = 0, done = 0;
-
-	if (!s)
-		return GS_BUF_LIT(b, "null");
-	len = strlen(s);
-	/* room for the text as it is: most need no escape */
-	if (gs_buf_reserve(b, len + 2) < 0 || GS_BUF_LIT(b, "\"") < 0)
-		return -1;
-	for (;;) {
-		unsigned char ch;
-		char esc[8];
-
-		/* eight bytes at a time while none needs an escape */
-		for (; i + 8 <= len; i += 8) {
-			uint64_t x;
-
-			memcpy(&x, s + i, 8);
-			if (put_special8(x))
-				break;
-		}
-		while (i < len && !put_special((unsigned char)s[i]))
-			i++;
-		if (i == len)
-			break;
-		if (gs_buf_add(b, s + done, i - done) < 0)
-			return -1;
-		ch = (unsigned char)s[i];
-		esc[0] = '\\';
-		esc[2] = '\0';
-		switch (ch) {
-		case '"':
-		case '\\':
-			esc[1] = (char)ch;
-			break;
-		case '\b':
-			esc[1] = 'b';
-			break;
-		case '\f':
-			esc[1] = 'f';
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		default:
-			snprintf(esc, sizeof esc, "\\u%04x", ch);
-			break;
-		}
-		if (gs_buf_add(b, esc, strlen(esc)) < 0)
-			return -1;
-		done = ++i;
-	}
-	if (gs_buf_add(b, s + done, len - done) < 0)
-		return -1;
-	return GS_BUF_LIT(b, "\"");
+	return s ? gs__json_str(b, s) : GS_BUF_LIT(b, "null");
 }
 
 /* Appends n and the '}' that closes its filter. */

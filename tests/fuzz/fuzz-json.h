@@ -8,8 +8,11 @@
  *  - through a stack that changes every text, serialising works and the
  *    result is accepted again with the changed texts in it.
  * Refused input must come with a message that names what was wrong.
+ * The output must also be what cJSON prints of it (the core writes JSON
+ * by hand: core/jsonout.c).
  */
 #include "fuzz.h"
+#include <cjson/cJSON.h>
 
 static gs_stack *pass_st, *edit_st;
 
@@ -81,6 +84,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!o1)
 		return 0;
 	fz_assert(oc == GS_OUTCOME_PASS);
+	/* written by hand (core/jsonout.c), it is what cJSON would print */
+	{
+		cJSON *j = cJSON_Parse(o1);
+		char *again = j ? cJSON_PrintUnformatted(j) : NULL;
+
+		fz_assert(again && !strcmp(again, o1));
+		cJSON_free(again);
+		cJSON_Delete(j);
+	}
 	/* guardstack's own output is valid input, and a fixpoint */
 	o2 = through(pass_st, o1, strlen(o1), &t2, &oc);
 	fz_assert(o2);

@@ -10,15 +10,19 @@
  *   - leak-redact's default pattern (literal prefilter, regex at the
  *     literal) against the same pattern written so the plain regex runs;
  *   - `--jsonl` answer lines, now written by hand, against cJSON's own
- *     printing of the same line.
+ *     printing of the same line;
+ *   - the core's JSON printer (core/jsonout.c) against
+ *     cJSON_PrintUnformatted on random trees.
  */
 #include <guardstack.h>
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../tap.h"
 #include "../../core/cli/cli.h"
+#include "../../core/jsonout.h"
 
 static const char *srcdir;
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -337,6 +341,154 @@ static void test_jsonl(void)
 	gs_buf_free(&out);
 }
 
+/* ---- the core's JSON printer ----------------------------------------- */
+
+/* Numbers where "%1.15g", -0 and 10^15 make the difference. */
+static const char *const json_nums[] = {
+	"0", "-0", "1", "-1", "0.3", "-0.5", "1e15", "999999999999999",
+	"-999999999999999", "1000000000000000", "123456789012345678",
+	"9007199254740993", "2147483647", "2147483648", "-2147483649",
+	"1e300", "-1e-300", "5e-324", "1.7976931348623157e308", "0.1e1",
+	"1E2", "3.14159265358979", "1700000000", "0.000001", "1e-7",
+	"12345.678", "-0.0", "4503599627370496.5",
+};
+
+static void gen_json_str(gs_buf *b)
+{
+	static const char *const parts[] = {
+		"a", "Z", " ", "\\\"", "\\\\", "\\/", "\\n", "\\r", "\\t",
+		"\\b", "\\f", "\\u0001", "\\u001f", "\\u007f", "\\u00e9",
+		"\\u2028", "\\ud83d\\ude00", "\xc3\xa9", "\xe6\x97\xa5",
+		"<script>", "role", "content", "0123456789",
+	};
+	int n = (int)(next() % 24);
+
+	gs_buf_putc(b, '"');
+	for (int i = 0; i < n; i++)
+		gs_buf_puts(b, parts[next() % (sizeof parts / sizeof *parts)]);
+	gs_buf_putc(b, '"');
+}
+
+static void gen_json(gs_buf *b, int depth)
+{
+	unsigned k = (unsigned)(next() % (depth > 3 ? 6 : 8));
+	int n;
+
+	switch (k) {
+	case 0:
+		gs_buf_puts(b, "null");
+		break;
+	case 1:
+		gs_buf_puts(b, next() & 1 ? "true" : "false");
+		break;
+	case 2:
+		gs_buf_puts(b, json_nums[next() % (sizeof json_nums /
+						   sizeof *json_nums)]);
+		break;
+	case 3: /* a random integer or fraction */
+		if (next() & 1)
+			gs_buf_printf(b, "%lld", (long long)(next() >>
+							     (next() % 64)) *
+				      (next() & 1 ? 1 : -1));
+		else
+			gs_buf_printf(b, "%.*g", (int)(1 + next() % 17),
+				      (double)(int64_t)next() /
+				      (double)(1ull << (next() % 63)));
+		break;
+	case 4:
+	case 5:
+		gen_json_str(b);
+		break;
+	case 6:
+		n = (int)(next() % 5);
+		gs_buf_putc(b, '[');
+		for (int i = 0; i < n; i++) {
+			if (i)
+				gs_buf_putc(b, ',');
+			gen_json(b, depth + 1);
+		}
+		gs_buf_putc(b, ']');
+		break;
+	default:
+		n = (int)(next() % 5);
+		gs_buf_putc(b, '{');
+		for (int i = 0; i < n; i++) {
+			if (i)
+				gs_buf_putc(b, ',');
+			gen_json_str(b);
+			gs_buf_putc(b, ':');
+			gen_json(b, depth + 1);
+		}
+		gs_buf_putc(b, '}');
+		break;
+	}
+}
+
+static void test_json_print(void)
+{
+	gs_buf in = GS_BUF_INIT;
+	int bad = 0, n = 20000, parsed = 0;
+
+	for (int k = 0; k < n; k++) {
+		cJSON *j;
+		char *want, *got;
+
+		gs_buf_reset(&in);
+		gen_json(&in, 0);
+		if (!(j = cJSON_ParseWithLength(in.data, in.len)))
+			continue;
+		parsed++;
+		if (k % 10 == 0 && cJSON_IsArray(j)) /* what only code makes */
+			cJSON_AddItemToArray(j, cJSON_CreateRaw("[1,2]"));
+		want = cJSON_PrintUnformatted(j);
+		got = gs__json_print(j);
+		if ((!want || !got || strcmp(want, got)) && !bad++)
+			printf("# in %s\n# cJSON %s\n# ours  %s\n", in.data,
+			       want ? want : "(none)", got ? got : "(none)");
+		cJSON_free(want);
+		gs_free(got);
+		cJSON_Delete(j);
+	}
+	ok(parsed > n * 9 / 10, "json: %d of %d random values parsed", parsed,
+	   n);
+	is_int(bad, 0, "json: the core's printer writes what cJSON does");
+	/* numbers made in the program: any double, and the edges */
+	bad = 0;
+	for (int k = 0; k < 200000; k++) {
+		uint64_t bits = next();
+		double d;
+		cJSON *num;
+		char *want, *got;
+
+		switch (k % 4) {
+		case 0:
+			memcpy(&d, &bits, sizeof d);
+			break;
+		case 1:
+			d = (double)(int64_t)(bits >> (bits % 64));
+			break;
+		case 2:
+			d = 1e15 + (double)(int)(bits % 5) - 2;
+			d = bits & 8 ? -d : d;
+			break;
+		default:
+			d = (double)(int64_t)(bits % 2000001) - 1e6;
+			break;
+		}
+		num = cJSON_CreateNumber(d);
+		want = cJSON_PrintUnformatted(num);
+		got = gs__json_print(num);
+		if ((!want || !got || strcmp(want, got)) && !bad++)
+			printf("# %.17g: cJSON %s, ours %s\n", d,
+			       want ? want : "(none)", got ? got : "(none)");
+		cJSON_free(want);
+		gs_free(got);
+		cJSON_Delete(num);
+	}
+	is_int(bad, 0, "json: 200000 numbers printed as cJSON prints them");
+	gs_buf_free(&in);
+}
+
 int main(void)
 {
 	srcdir = getenv("top_srcdir");
@@ -346,5 +498,6 @@ int main(void)
 	test_printf();
 	test_leak();
 	test_jsonl();
+	test_json_print();
 	return done_testing();
 }
