@@ -106,6 +106,8 @@ static int by_key(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+#define DUP_PAIRWISE 16 /* keys an object may have and be checked pairwise */
+
 /* Refuses an object that has a key twice, at any depth: guardstack reads
  * the first (as cJSON does) while many parsers take the last, so the
  * second copy would reach the model, or the client, unfiltered.  path is
@@ -114,6 +116,7 @@ static int dup_keys(const cJSON *j, char *path, size_t pl, size_t cap,
 		    char **err)
 {
 	const cJSON *c;
+	const char *dup = NULL;
 	size_t n = 0, i = 0;
 	int rc = GS_OK;
 
@@ -121,7 +124,15 @@ static int dup_keys(const cJSON *j, char *path, size_t pl, size_t cap,
 		return GS_OK;
 	for (c = j->child; c; c = c->next)
 		n++;
-	if (cJSON_IsObject(j) && n > 1) {
+	if (cJSON_IsObject(j) && n > 1 && n <= DUP_PAIRWISE) {
+		/* a chat message's few keys: every pair, no allocation */
+		const cJSON *a;
+
+		for (a = j->child; a && !dup; a = a->next)
+			for (c = a->next; c && !dup; c = c->next)
+				if (!strcmp(a->string, c->string))
+					dup = a->string;
+	} else if (cJSON_IsObject(j) && n > 1) {
 		const char **keys = gs_alloc(n * sizeof *keys);
 
 		if (!keys)
@@ -132,14 +143,17 @@ static int dup_keys(const cJSON *j, char *path, size_t pl, size_t cap,
 		for (i = 1; i < n && strcmp(keys[i - 1], keys[i]); i++)
 			;
 		if (i < n)
-			rc = gs__err(err, GS_EINPUT, "%s: key \"%.40s\" appears "
-				     "twice; refused, since JSON parsers "
-				     "disagree on which one counts", path,
-				     keys[i]);
+			dup = keys[i];
 		gs_free(keys);
 	}
+	if (dup)
+		return gs__err(err, GS_EINPUT, "%s: key \"%.40s\" appears "
+			       "twice; refused, since JSON parsers disagree on "
+			       "which one counts", path, dup);
 	i = 0;
 	for (c = j->child; rc >= 0 && c; c = c->next, i++) {
+		if (!cJSON_IsObject(c) && !cJSON_IsArray(c))
+			continue; /* no keys below: no path to write */
 		/* The path is for humans: cut when it gets long. */
 		if (cJSON_IsObject(j))
 			snprintf(path + pl, cap - pl, ".%.24s", c->string);
