@@ -828,8 +828,9 @@ static int sc_search(const ip_scanner *sc, sc_block *bk,
 		keep = (sc->t4.first[b + 1] - sc->t4.first[b] > 1) |
 		       sc_ends(&sc->t4.entry[sc->t4.first[b]],
 			       gram & SC_GRAM4, gram) |
-		       (!!sc_bit(sc->long4, c & 0xFFFF) &
-			!!sc_bit(sc->t8.bits, sc_hash(gram & SC_GRAM8)));
+		       ((unsigned)!!sc_bit(sc->long4, c & 0xFFFF) &
+			(unsigned)!!sc_bit(sc->t8.bits,
+					   sc_hash(gram & SC_GRAM8)));
 		bk->cand[m] = c;
 		m += keep;
 	}
