@@ -480,6 +480,7 @@ typedef struct sc_block {
 	unsigned char L[SC_HIST + SC_BLOCK + 64]; /* room to read and write */
 	uint32_t at[SC_HIST + SC_BLOCK];          /* a vector past the end */
 	uint32_t cand[SC_BLOCK + 16]; /* letter << 16 | hash of its last four */
+	uint32_t lo[SC_BLOCK], hi[SC_BLOCK]; /* a kept one's t4 bucket */
 } sc_block;
 
 /* Where the character that starts at s[at] ends. */
@@ -534,12 +535,11 @@ static uint32_t sc_bucket(uint32_t cand)
  * want their key words to start (end) a word get no hit of one inside a
  * word (running on into one), such as "all" in "small": a seventh of the
  * hits on the bench corpus. */
-static int sc_verify(const ip_scanner *sc, const sc_table *t, uint64_t key,
-		     uint64_t gram, const sc_block *bk, size_t j,
-		     const unsigned char *s, size_t len, ip_hits *out)
+static int sc_verify(const ip_scanner *sc, const sc_table *t, size_t lo,
+		     size_t hi, uint64_t key, uint64_t gram, const sc_block *bk,
+		     size_t j, const unsigned char *s, size_t len,
+		     ip_hits *out)
 {
-	uint32_t b = sc_hash(key) >> (16 - SC_BUCKET_BITS);
-	size_t lo = t->first[b], hi = t->first[b + 1];
 	uint64_t n = bk->n0 + j + 1 - SC_HIST; /* letters so far */
 
 	for (; lo < hi; lo++) {
@@ -624,22 +624,27 @@ sc_gram12(const unsigned char *e)
 	return x | y << 40;
 }
 
-/* Letter j's last four passed the first test (any4, hash h4): which
- * words end there? */
-static int sc_check(const ip_scanner *sc, const sc_block *bk, size_t j,
-		    uint32_t h4, const unsigned char *s, size_t len,
-		    ip_hits *out)
+/* Kept candidate k (its letter's last four passed any4, and it may end
+ * a word): which words end there?  Its t4 bucket came from the filter,
+ * which had read it: looked up again here, it was often out of L1. */
+static int sc_check(const ip_scanner *sc, const sc_block *bk, size_t k,
+		    const unsigned char *s, size_t len, ip_hits *out)
 {
+	size_t j = bk->cand[k] >> 16;
+	uint32_t h4 = bk->cand[k] & 0xFFFF, b;
 	uint64_t gram = sc_gram12(bk->L + j);
 	int rc = GS_OK;
 
 	if (sc_bit(sc->t4.bits, h4))
-		rc = sc_verify(sc, &sc->t4, gram & SC_GRAM4, gram, bk, j, s,
-			       len, out);
+		rc = sc_verify(sc, &sc->t4, bk->lo[k], bk->hi[k],
+			       gram & SC_GRAM4, gram, bk, j, s, len, out);
 	if (rc == GS_OK && sc_bit(sc->long4, h4) &&
-	    sc_bit(sc->t8.bits, sc_hash(gram & SC_GRAM8)))
-		rc = sc_verify(sc, &sc->t8, gram & SC_GRAM8, gram, bk, j, s,
-			       len, out);
+	    sc_bit(sc->t8.bits, sc_hash(gram & SC_GRAM8))) {
+		b = sc_hash(gram & SC_GRAM8) >> (16 - SC_BUCKET_BITS);
+		rc = sc_verify(sc, &sc->t8, sc->t8.first[b],
+			       sc->t8.first[b + 1], gram & SC_GRAM8, gram, bk,
+			       j, s, len, out);
+	}
 	return rc;
 }
 
@@ -815,7 +820,7 @@ static int sc_search(const ip_scanner *sc, sc_block *bk,
 	 * ask for the bucket SC_AHEAD candidates ahead, its entries half as
 	 * far. */
 	for (k = 0, m = 0; k < nc; k++) {
-		uint32_t c = bk->cand[k], b = sc_bucket(c);
+		uint32_t c = bk->cand[k], b = sc_bucket(c), lo, hi;
 		uint64_t gram = sc_gram12(L + (c >> 16));
 		unsigned keep;
 
@@ -825,18 +830,20 @@ static int sc_search(const ip_scanner *sc, sc_block *bk,
 		if (k + SC_AHEAD / 2 < nc)
 			__builtin_prefetch(&sc->t4.entry[sc->t4.first[
 				sc_bucket(bk->cand[k + SC_AHEAD / 2])]]);
-		keep = (sc->t4.first[b + 1] - sc->t4.first[b] > 1) |
-		       sc_ends(&sc->t4.entry[sc->t4.first[b]],
-			       gram & SC_GRAM4, gram) |
+		lo = sc->t4.first[b];
+		hi = sc->t4.first[b + 1];
+		keep = (hi - lo > 1) |
+		       sc_ends(&sc->t4.entry[lo], gram & SC_GRAM4, gram) |
 		       ((unsigned)!!sc_bit(sc->long4, c & 0xFFFF) &
 			(unsigned)!!sc_bit(sc->t8.bits,
 					   sc_hash(gram & SC_GRAM8)));
 		bk->cand[m] = c;
+		bk->lo[m] = lo;
+		bk->hi[m] = hi;
 		m += keep;
 	}
 	for (k = 0; k < m && rc == GS_OK; k++)
-		rc = sc_check(sc, bk, bk->cand[k] >> 16, bk->cand[k] & 0xFFFF,
-			      s, len, out);
+		rc = sc_check(sc, bk, k, s, len, out);
 	memmove(bk->L, bk->L + bk->nl - SC_HIST, SC_HIST);
 	memmove(bk->at, bk->at + bk->nl - SC_HIST, SC_HIST * sizeof *bk->at);
 	bk->n0 += bk->nl - SC_HIST;
