@@ -129,22 +129,32 @@ static void lr_words_free(struct lr_words *ws)
 	memset(ws, 0, sizeof(*ws));
 }
 
-static int lr_push(struct lr_words *ws, struct lr_word *cur, size_t end,
-		   const struct lr_hasher *hs)
+/* Room for one more word: the slot, or NULL when out of memory. */
+static inline struct lr_word *lr_word_new(struct lr_words *ws)
 {
 	if (ws->n == ws->cap) {
 		size_t cap = ws->cap ? 2 * ws->cap : 64;
 		struct lr_word *w = gs_realloc(ws->w, cap * sizeof(*w));
 
 		if (!w)
-			return GS_ENOMEM;
+			return NULL;
 		ws->w = w;
 		ws->cap = cap;
 	}
+	return &ws->w[ws->n++];
+}
+
+static int lr_push(struct lr_words *ws, struct lr_word *cur, size_t end,
+		   const struct lr_hasher *hs)
+{
+	struct lr_word *w = lr_word_new(ws);
+
+	if (!w)
+		return GS_ENOMEM;
 	cur->end = end;
 	cur->nlen = ws->norm.len - cur->noff;
 	cur->h = lr_hash_end(hs, cur->nlen);
-	ws->w[ws->n++] = *cur;
+	*w = *cur;
 	return GS_OK;
 }
 
@@ -184,20 +194,13 @@ static int lr_push_ascii(const struct lr *lr, struct lr_words *ws,
 	const char *p = ws->norm.data + noff;
 	size_t n = end - start, r = n;
 	uint64_t h = lr->seed;
-	struct lr_word *w;
+	struct lr_word *w = lr_word_new(ws);
 
-	if (ws->n == ws->cap) {
-		size_t cap = ws->cap ? 2 * ws->cap : 64;
-
-		if (!(w = gs_realloc(ws->w, cap * sizeof(*w))))
-			return GS_ENOMEM;
-		ws->w = w;
-		ws->cap = cap;
-	}
+	if (!w)
+		return GS_ENOMEM;
 	for (; r >= 8; r -= 8, p += 8)
 		h = lr_mix(h ^ lr_load8(p));
 	h ^= r ? lr_load8(p) & ((1ull << 8 * r) - 1) : 0;
-	w = &ws->w[ws->n++];
 	w->start = start;
 	w->end = end;
 	w->noff = noff;
@@ -250,23 +253,19 @@ static int lr_tokenize_ascii(const struct lr *lr, const char *s, size_t len,
 	d = nb->data + base;
 	memset(d + len, 0, 8);
 	for (i = 0; i < len; i += 64) {
-		size_t nbytes = len - i < 64 ? len - i : 64, pos = 0, e;
+		size_t nbytes = len - i < 64 ? len - i : 64, pos = 0, k = 0, e;
 		uint64_t m = 0, z;
-
-		size_t k = 0;
 
 #ifdef LR_SSE2
 		for (; k + 16 <= nbytes; k += 16)
 			m |= (uint64_t)lr_fold16(s + i + k, d + i + k) << k;
 #endif
 		for (; k < nbytes; k++) {
-			unsigned c = (unsigned char)s[i + k],
-				 l = c | 0x20u,
-				 letter = l - 'a' < 26u,
-				 digit = c - '0' < 10u;
+			unsigned char c = (unsigned char)s[i + k];
+			unsigned a = lr_ascii_fold(c);
 
-			d[i + k] = (char)(letter ? l : c);
-			m |= (uint64_t)(letter | digit) << k;
+			d[i + k] = (char)(a ? a : c);
+			m |= (uint64_t)(a != 0) << k;
 		}
 		while (pos < nbytes) {
 			if (in == (size_t)-1) {
