@@ -42,6 +42,7 @@ static int jo_special(unsigned char ch)
 
 int gs__json_str(gs_buf *b, const char *s)
 {
+	static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
 	size_t len, i = 0, done = 0;
 
 	if (!s)
@@ -51,6 +52,7 @@ int gs__json_str(gs_buf *b, const char *s)
 	if (gs_buf_reserve(b, len + 2) < 0 || GS_BUF_LIT(b, "\"") < 0)
 		return -1;
 	for (;;) {
+		const char *q;
 		unsigned char ch;
 		char esc[8];
 
@@ -68,31 +70,13 @@ int gs__json_str(gs_buf *b, const char *s)
 		if (gs_buf_add(b, s + done, i - done) < 0)
 			return -1;
 		ch = (unsigned char)s[i];
-		esc[0] = '\\';
-		esc[2] = '\0';
-		switch (ch) {
-		case '"':
-		case '\\':
-			esc[1] = (char)ch;
-			break;
-		case '\b':
-			esc[1] = 'b';
-			break;
-		case '\f':
-			esc[1] = 'f';
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		default:
+		q = memchr(from, ch, sizeof from - 1);
+		if (q) { /* JSON's short forms */
+			esc[0] = '\\';
+			esc[1] = to[q - from];
+			esc[2] = '\0';
+		} else {
 			snprintf(esc, sizeof esc, "\\u%04x", ch);
-			break;
 		}
 		if (gs_buf_add(b, esc, strlen(esc)) < 0)
 			return -1;

@@ -140,33 +140,31 @@ gsf filter --json -s "$AP"
 is "$rc" 0 "a surrogate pair escape is fine"
 
 # Keys twice: guardstack would filter one copy while the model (or the
-# client) may read the other.
-printf '{"messages":[{"role":"user","content":"a","content":"b"}]}' >"$T/in"
-gsf filter --json -s "$AP"
-is "$rc" 4 "duplicate content key: exit 4"
-like "$(err)" 'request.messages[0]: key "content" appears twice' \
-	"duplicate content key: names where"
-printf '{"messages":[{"role":"user","content":"a"}],"messages":[]}' >"$T/in"
-gsf filter --json -s "$AP"
-is "$rc" 4 "duplicate messages key: exit 4"
-printf '{"choices":[{"message":{"role":"assistant","content":"a","role":"user"}}]}' >"$T/in"
-gsf filter --json -p response -s "$AP"
-is "$rc" 4 "duplicate role key in an answer: exit 4"
+# client) may read the other.  dupkey JSON PHASE WHERE LABEL: refused with
+# exit 4, the message naming WHERE (when given).
+dupkey() {
+	printf '%s' "$1" >"$T/in"
+	gsf filter --json -p "$2" -s "$AP"
+	is "$rc" 4 "$4: exit 4"
+	[ -z "$3" ] || like "$(err)" "$3" "$4: names where"
+}
+dupkey '{"messages":[{"role":"user","content":"a","content":"b"}]}' request \
+	'request.messages[0]: key "content" appears twice' "duplicate content key"
+dupkey '{"messages":[{"role":"user","content":"a"}],"messages":[]}' request \
+	'' "duplicate messages key"
+dupkey '{"choices":[{"message":{"role":"assistant","content":"a","role":"user"}}]}' \
+	response '' "duplicate role key in an answer"
 # Objects of more than 16 keys are checked by sorting them, fewer pairwise.
 keys=$(i=0; while [ $i -lt 20 ]; do printf '"k%d":%d,' $i $i; i=$((i + 1)); done)
-printf '{"metadata":{"a":{%s"k7":0}},"messages":[{"role":"user","content":"a"}]}' "$keys" >"$T/in"
-gsf filter --json -s "$AP"
-is "$rc" 4 "duplicate key among 21 in a nested object: exit 4"
-like "$(err)" 'request.metadata.a: key "k7" appears twice' \
-	"duplicate key among 21: names where"
+dupkey "{\"metadata\":{\"a\":{$keys\"k7\":0}},\"messages\":[]}" request \
+	'request.metadata.a: key "k7" appears twice' \
+	"duplicate key among 21 in a nested object"
+dupkey '{"messages":[{"role":"user","content":"a","x":[{"p":1,"q":2,"p":3}]}]}' \
+	request 'request.messages[0].x[0]: key "p" appears twice' \
+	"duplicate key in an object in an array in a message"
 printf '{"metadata":{"a":{%s"k20":0}},"messages":[{"role":"user","content":"a"}]}' "$keys" >"$T/in"
 gsf filter --json -s "$AP"
 is "$rc" 0 "21 different keys: fine"
-printf '{"messages":[{"role":"user","content":"a","x":[{"p":1,"q":2,"p":3}]}]}' >"$T/in"
-gsf filter --json -s "$AP"
-is "$rc" 4 "duplicate key in an object in an array in a message: exit 4"
-like "$(err)" 'request.messages[0].x[0]: key "p" appears twice' \
-	"duplicate key in an array's object: names where"
 
 # ---- stack files ----------------------------------------------------------
 i=0
