@@ -480,7 +480,11 @@ typedef struct sc_block {
 	unsigned char L[SC_HIST + SC_BLOCK + 64]; /* room to read and write */
 	uint32_t at[SC_HIST + SC_BLOCK];          /* a vector past the end */
 	uint32_t cand[SC_BLOCK + 16]; /* letter << 16 | hash of its last four */
-	uint32_t lo[SC_BLOCK], hi[SC_BLOCK]; /* a kept one's t4 bucket */
+	/* a kept one's t4 bucket, whether that may hold its word (bit 0)
+	 * and t8 (bit 1), and its last eight's hash */
+	uint32_t lo[SC_BLOCK], hi[SC_BLOCK];
+	uint8_t in[SC_BLOCK];
+	uint16_t h8[SC_BLOCK];
 } sc_block;
 
 /* Where the character that starts at s[at] ends. */
@@ -625,8 +629,9 @@ sc_gram12(const unsigned char *e)
 }
 
 /* Kept candidate k (its letter's last four passed any4, and it may end
- * a word): which words end there?  Its t4 bucket came from the filter,
- * which had read it: looked up again here, it was often out of L1. */
+ * a word): which words end there?  The filter says which table may hold
+ * one and where its t4 bucket is: read again here, the bounds were often
+ * out of L1, and the bit tests and hash were done twice. */
 static int sc_check(const ip_scanner *sc, const sc_block *bk, size_t k,
 		    const unsigned char *s, size_t len, ip_hits *out)
 {
@@ -635,12 +640,11 @@ static int sc_check(const ip_scanner *sc, const sc_block *bk, size_t k,
 	uint64_t gram = sc_gram12(bk->L + j);
 	int rc = GS_OK;
 
-	if (sc_bit(sc->t4.bits, h4))
+	if ((bk->in[k] & 1) && sc_bit(sc->t4.bits, h4))
 		rc = sc_verify(sc, &sc->t4, bk->lo[k], bk->hi[k],
 			       gram & SC_GRAM4, gram, bk, j, s, len, out);
-	if (rc == GS_OK && sc_bit(sc->long4, h4) &&
-	    sc_bit(sc->t8.bits, sc_hash(gram & SC_GRAM8))) {
-		b = sc_hash(gram & SC_GRAM8) >> (16 - SC_BUCKET_BITS);
+	if (rc == GS_OK && (bk->in[k] & 2)) {
+		b = (uint32_t)bk->h8[k] >> (16 - SC_BUCKET_BITS);
 		rc = sc_verify(sc, &sc->t8, sc->t8.first[b],
 			       sc->t8.first[b + 1], gram & SC_GRAM8, gram, bk,
 			       j, s, len, out);
@@ -820,9 +824,9 @@ static int sc_search(const ip_scanner *sc, sc_block *bk,
 	 * ask for the bucket SC_AHEAD candidates ahead, its entries half as
 	 * far. */
 	for (k = 0, m = 0; k < nc; k++) {
-		uint32_t c = bk->cand[k], b = sc_bucket(c), lo, hi;
+		uint32_t c = bk->cand[k], b = sc_bucket(c), lo, hi, h8;
 		uint64_t gram = sc_gram12(L + (c >> 16));
-		unsigned keep;
+		unsigned k4, k8;
 
 		if (k + SC_AHEAD < nc)
 			__builtin_prefetch(&sc->t4.first[sc_bucket(
@@ -832,15 +836,17 @@ static int sc_search(const ip_scanner *sc, sc_block *bk,
 				sc_bucket(bk->cand[k + SC_AHEAD / 2])]]);
 		lo = sc->t4.first[b];
 		hi = sc->t4.first[b + 1];
-		keep = (hi - lo > 1) |
-		       sc_ends(&sc->t4.entry[lo], gram & SC_GRAM4, gram) |
-		       ((unsigned)!!sc_bit(sc->long4, c & 0xFFFF) &
-			(unsigned)!!sc_bit(sc->t8.bits,
-					   sc_hash(gram & SC_GRAM8)));
+		h8 = sc_hash(gram & SC_GRAM8);
+		k4 = (hi - lo > 1) |
+		     sc_ends(&sc->t4.entry[lo], gram & SC_GRAM4, gram);
+		k8 = (unsigned)!!sc_bit(sc->long4, c & 0xFFFF) &
+		     (unsigned)!!sc_bit(sc->t8.bits, h8);
 		bk->cand[m] = c;
 		bk->lo[m] = lo;
 		bk->hi[m] = hi;
-		m += keep;
+		bk->in[m] = (uint8_t)(k4 | k8 << 1);
+		bk->h8[m] = (uint16_t)h8;
+		m += k4 | k8;
 	}
 	for (k = 0; k < m && rc == GS_OK; k++)
 		rc = sc_check(sc, bk, k, s, len, out);
