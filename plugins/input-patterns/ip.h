@@ -226,6 +226,7 @@ typedef struct ip_hits {
 			 * has a hit of it */
 	uint32_t *fl;   /* those rules, in the order of their first hits */
 	size_t nfl, fcap;
+	struct sc_block *blk; /* the scanner's scratch (scan.c) */
 } ip_hits;
 
 /* What ip_scanner_new's flags say of a rule's key words (bits). */

@@ -949,7 +949,7 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 		   ip_hits *out)
 {
 	const unsigned char *s = (const unsigned char *)text;
-	sc_block bk;
+	sc_block *bk;
 	ip_units scratch = { NULL, 0, 0, 0, 0, 0 };
 	size_t i = 0;
 	int rc = GS_OK;
@@ -974,22 +974,25 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 		out->found[out->fl[--out->nfl]] = 0;
 	if (!sc->t4.n && !sc->t8.n)
 		return GS_OK;
-	memset(bk.L, 0, SC_HIST);
-	memset(bk.at, 0, SC_HIST * sizeof *bk.at);
-	bk.n0 = 0;
-	bk.nl = SC_HIST;
+	/* 21 KB: kept with the hits rather than on a caller's stack */
+	if (!(bk = out->blk) && !(bk = out->blk = gs_alloc(sizeof *bk)))
+		return GS_ENOMEM;
+	memset(bk->L, 0, SC_HIST);
+	memset(bk->at, 0, SC_HIST * sizeof *bk->at);
+	bk->n0 = 0;
+	bk->nl = SC_HIST;
 	while (i < len && rc == GS_OK) {
 		if (s[i] < 0x80) {
-			rc = sc_gather_ascii(sc, &bk, s, len, &i, out);
+			rc = sc_gather_ascii(sc, bk, s, len, &i, out);
 		} else {
 			out->ascii = 0;
-			rc = sc_gather_cp(sc, &bk, s, len, &i, &scratch, out);
+			rc = sc_gather_cp(sc, bk, s, len, &i, &scratch, out);
 		}
 		/* search when full (a character gives IP_MARK_MORE letters
 		 * at most) or at the end */
 		if (rc == GS_OK &&
-		    (bk.nl + IP_MARK_MORE > SC_HIST + SC_BLOCK || i == len))
-			rc = sc_search(sc, &bk, s, len, out);
+		    (bk->nl + IP_MARK_MORE > SC_HIST + SC_BLOCK || i == len))
+			rc = sc_search(sc, bk, s, len, out);
 	}
 	ip_units_free(&scratch);
 	return rc;
@@ -1002,5 +1005,6 @@ void ip_hits_free(ip_hits *h)
 	gs_free(h->m);
 	gs_free(h->found);
 	gs_free(h->fl);
+	gs_free(h->blk);
 	memset(h, 0, sizeof *h);
 }
