@@ -43,6 +43,7 @@
  */
 #define _GNU_SOURCE
 #include "bench.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -106,6 +107,7 @@ static const struct bstack {
 
 struct opts {
 	const char *stacks, *expected, *cli, *only, *dump, *prompts;
+	const char *text;      /* --text: measure on this file instead */
 	char *no_ip;           /* path of the NO_IP stack, or NULL */
 	size_t mb;
 	int runs, update, quick, check_only, no_naive;
@@ -1137,6 +1139,31 @@ static void machine(void)
 	       sysconf(_SC_NPROCESSORS_ONLN), gs_version());
 }
 
+/* --text: a file of the user's as the corpus.  The core refuses text
+ * that is not UTF-8 or holds NUL bytes; so does this, up front. */
+static void read_text(const char *path, gs_buf *t)
+{
+	FILE *f = fopen(path, "rb");
+	char buf[65536];
+	size_t n;
+
+	if (!f) {
+		fprintf(errfp, "gs-bench: --text %s: %s\n", path,
+			strerror(errno));
+		exit(2);
+	}
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		if (gs_buf_append(t, buf, n) < 0)
+			die("out of memory");
+	if (ferror(f) || fclose(f) != 0)
+		die("--text: the file could not be read");
+	if (t->len < 4096)
+		die("--text: the file has less than 4 KB");
+	if (memchr(t->data, '\0', t->len) ||
+	    gs_utf8_check(t->data, t->len) != t->len)
+		die("--text: the file is not UTF-8 text (or holds NUL bytes)");
+}
+
 static void usage(void)
 {
 	fprintf(errfp, "usage: gs-bench --stacks DIR [--expected FILE "
@@ -1144,7 +1171,7 @@ static void usage(void)
 		"[--quick] [--check-only]\n"
 		"  [--prompts DIR] [--only STACK[/PHASE] | latency | load | "
 		"cli | prompts | scaling] "
-		"[--no-naive] [--write-corpus FILE]\n");
+		"[--no-naive] [--write-corpus FILE] [--text FILE]\n");
 	exit(2);
 }
 
@@ -1184,6 +1211,8 @@ int main(int argc, char **argv)
 			o.quick = 1;
 		else if (!strcmp(a, "--check-only"))
 			o.check_only = 1;
+		else if (!strcmp(a, "--text") && v)
+			o.text = argv[++i];
 		else
 			usage();
 	}
@@ -1215,16 +1244,26 @@ int main(int argc, char **argv)
 		die("cannot make a scratch directory");
 	o.no_ip = make_no_ip(scratch);
 	machine();
-	if (corpus_make(&c.text, o.mb * 1000000u, SEED) < 0 ||
-	    pieces_cut(c.text.data, c.text.len, REQ_PIECE, &c.req) < 0 ||
+	if (o.text)
+		read_text(o.text, &c.text);
+	else if (corpus_make(&c.text, o.mb * 1000000u, SEED) < 0)
+		die("out of memory");
+	if (pieces_cut(c.text.data, c.text.len, REQ_PIECE, &c.req) < 0 ||
 	    pieces_cut(c.text.data, c.text.len, RESP_PIECE, &c.resp) < 0 ||
 	    pieces_cut(c.text.data, c.text.len, LINE_PIECE, &c.line) < 0)
 		die("out of memory");
-	printf("Corpus: %.1f MB of generated prose (seed %#llx); %zu "
-	       "messages of <= %u B, %zu of <= %u B\n\n",
-	       (double)c.text.len / 1e6, (unsigned long long)SEED, c.req.n,
+	if (o.text)
+		printf("Corpus: %.1f MB of %s (--text); ", (double)c.text.len /
+		       1e6, o.text);
+	else
+		printf("Corpus: %.1f MB of generated prose (seed %#llx); ",
+		       (double)c.text.len / 1e6, (unsigned long long)SEED);
+	printf("%zu messages of <= %u B, %zu of <= %u B\n\n", c.req.n,
 	       REQ_PIECE, c.resp.n, RESP_PIECE);
-	if (!o.only || !part(&o, NULL))
+	if (o.text)
+		printf("Correctness: not checked (no recorded outputs for "
+		       "--text)\n");
+	else if (!o.only || !part(&o, NULL))
 		bad = check(&o, &c);
 	if (!o.check_only) {
 		if (!o.only || !part(&o, NULL))

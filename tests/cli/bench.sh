@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# gs-bench (`make bench`) in make check: its correctness half, on the
+# 8 MB corpus, must find every stack's output equal to the checksums
+# recorded before any optimisation, and must say so when one differs;
+# --text measures a file of the user's and refuses what is not text.
+. "$top_srcdir/tests/lib.sh"
+
+B="$top_builddir/tests/bench/gs-bench"
+ARGS="--stacks $top_srcdir/tests/bench/stacks"
+bench() { # ARGS...: stdout in $T/out, stderr in $T/err, status in $rc
+	# shellcheck disable=SC2086
+	"$B" $ARGS "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+}
+
+bench --expected "$top_srcdir/tests/bench/expected.txt" --quick --check-only
+is "$rc" 0 "8 MB corpus: exit 0"
+like "$(out)" "all 12 outputs as expected" \
+	"8 MB corpus: every stack's output as recorded before optimising"
+
+# One recorded sum changed: the run must fail and name it.
+sed '/8MB\/email-redact.ini\/response/s/ [0-9a-f]/ 0/' \
+	"$top_srcdir/tests/bench/expected.txt" >"$T/expected"
+bench --expected "$T/expected" --quick --check-only
+is "$rc" 1 "a differing checksum: exit 1"
+like "$(out)" "FAILED: output differs" "a differing checksum: said"
+
+# --text: a file instead of the generated corpus (here a piece of it).
+bench --mb 1 --write-corpus "$T/text"
+is "$rc" 0 "--write-corpus: exit 0"
+bench --text "$T/text" --only input-patterns.ini --no-naive --runs 1
+is "$rc" 0 "--text: exit 0"
+like "$(out)" "of $T/text (--text)" "--text: names the file"
+like "$(out)" "Correctness: not checked" "--text: no checksums claimed"
+mbs=$(out | awk '$1 == "input-patterns" && $3 == "B" { print $4 }')
+ok "--text: a throughput figure for input-patterns ($mbs MB/s)" \
+	test "${mbs:-0}" -gt 0
+head -c 8192 /dev/zero >"$T/zeros"
+bench --text "$T/zeros"
+is "$rc" 2 "--text of NUL bytes: exit 2"
+like "$(err)" "not UTF-8 text (or holds NUL bytes)" "--text of NUL bytes: said"
+bench --text "$T/none"
+is "$rc" 2 "--text of a missing file: exit 2"
+like "$(err)" "$T/none: No such file or directory" \
+	"--text of a missing file: said"
+done_testing
