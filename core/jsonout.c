@@ -87,26 +87,30 @@ int gs__json_str(gs_buf *b, const char *s)
 	return GS_BUF_LIT(b, "\"");
 }
 
+int gs__json_int(gs_buf *b, long long v)
+{
+	char digits[24];
+	size_t i = sizeof digits;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v
+				     : (unsigned long long)v;
+
+	do
+		digits[--i] = (char)('0' + u % 10);
+	while ((u /= 10));
+	if (v < 0)
+		digits[--i] = '-';
+	return gs_buf_add(b, digits + i, sizeof digits - i);
+}
+
 static int jo_number(gs_buf *b, const cJSON *item)
 {
 	double d = item->valuedouble;
-	char digits[24], *s;
-	size_t i = sizeof digits;
+	char *s;
 	int rc;
 
 	if (d > -1e15 && d < 1e15 && d == (double)(long long)d &&
-	    !(d == 0 && signbit(d))) {
-		long long v = (long long)d;
-		unsigned long long u = v < 0 ? 0ull - (unsigned long long)v
-					     : (unsigned long long)v;
-
-		do
-			digits[--i] = (char)('0' + u % 10);
-		while ((u /= 10));
-		if (v < 0)
-			digits[--i] = '-';
-		return gs_buf_add(b, digits + i, sizeof digits - i);
-	}
+	    !(d == 0 && signbit(d)))
+		return gs__json_int(b, (long long)d);
 	if (!(s = cJSON_PrintUnformatted(item)))
 		return -1;
 	rc = gs_buf_puts(b, s);

@@ -16,6 +16,11 @@
  * 0, or -1 when out of memory (b keeps what was appended). */
 int gs__json_str(gs_buf *b, const char *s);
 
+/* Appends v in decimal: what cJSON prints for an integral number of
+ * magnitude below 10^15 (larger ones it prints with an exponent).  0, or
+ * -1 when out of memory. */
+int gs__json_int(gs_buf *b, long long v);
+
 /* Appends item (and what it holds; not its siblings) as JSON.  0, or -1
  * when out of memory or the tree holds what cJSON would not print either
  * (an invalid item, raw JSON without text). */

@@ -116,10 +116,17 @@ static inline void lr_hash_byte(struct lr_hasher *hs, unsigned c)
 	}
 }
 
-/* A partial chunk leaves the top byte free for the length. */
+/* The hash of a word of n bytes, h having mixed its whole chunks and
+ * acc holding the rest: a partial chunk leaves the top byte free for the
+ * length.  Both tokenizers end a word here, so their hashes agree. */
+static inline uint64_t lr_hash_fin(uint64_t h, uint64_t acc, size_t n)
+{
+	return lr_mix(h ^ acc ^ ((uint64_t)(n & 0xff) << 56));
+}
+
 static inline uint64_t lr_hash_end(const struct lr_hasher *hs, size_t n)
 {
-	return lr_mix(hs->h ^ hs->acc ^ ((uint64_t)(n & 0xff) << 56));
+	return lr_hash_fin(hs->h, hs->acc, n);
 }
 
 static void lr_words_free(struct lr_words *ws)
@@ -169,21 +176,6 @@ static inline uint64_t lr_load8(const char *p)
 	return x;
 }
 
-/* Whether s[0..len) is all ASCII, eight bytes a step. */
-static int lr_all_ascii(const char *s, size_t len)
-{
-	uint64_t o = 0, x;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&x, s + i, 8);
-		o |= x;
-	}
-	for (; i < len; i++)
-		o |= (unsigned char)s[i];
-	return !(o & 0x8080808080808080ull);
-}
-
 /* Adds the word whose n normalised bytes are at ws->norm.data + noff,
  * from s[start..end), hashed from eight-byte loads: the same hash as
  * lr_hash_byte's, the bytes past the word masked off (the normalised
@@ -200,12 +192,11 @@ static int lr_push_ascii(const struct lr *lr, struct lr_words *ws,
 		return GS_ENOMEM;
 	for (; r >= 8; r -= 8, p += 8)
 		h = lr_mix(h ^ lr_load8(p));
-	h ^= r ? lr_load8(p) & ((1ull << 8 * r) - 1) : 0;
 	w->start = start;
 	w->end = end;
 	w->noff = noff;
 	w->nlen = n;
-	w->h = lr_mix(h ^ ((uint64_t)(n & 0xff) << 56));
+	w->h = lr_hash_fin(h, r ? lr_load8(p) & ((1ull << 8 * r) - 1) : 0, n);
 	return GS_OK;
 }
 
@@ -307,7 +298,8 @@ static int lr_tokenize(const struct lr *lr, const char *s, size_t len,
 	int in = 0;
 	size_t i = 0;
 
-	if (lr_all_ascii(s, len))
+	/* valid UTF-8 with a code point a byte is ASCII */
+	if (gs_utf8_count(s, len) == len)
 		return lr_tokenize_ascii(lr, s, len, ws);
 	if (gs_buf_reserve(nb, len) < 0)
 		return GS_ENOMEM;
@@ -871,11 +863,7 @@ static gs_result lr_response(void *instance, gs_ctx *ctx)
 	for (size_t i = 0; hex && i < nt; i++) {
 		size_t len;
 		const char *s = gs_text_get(ctx, i, &len);
-		int r = s ? lr_has_canary(s, len, hex) : 0;
-
-		if (r < 0)
-			goto fail;
-		if (r > 0) {
+		if (s && lr_has_canary(s, len, hex)) {
 			gs_count(ctx, 1);
 			gs_reject(ctx, "the answer contains the system "
 				  "prompt's canary");

@@ -94,14 +94,7 @@ static int put_str(gs_buf *b, const char *s)
 /* Appends n and the '}' that closes its filter. */
 static int put_count(gs_buf *b, unsigned long n)
 {
-	char d[24];
-	size_t i = sizeof d;
-
-	d[--i] = '}';
-	do
-		d[--i] = (char)('0' + n % 10);
-	while ((n /= 10));
-	return gs_buf_add(b, d + i, sizeof d - i);
+	return gs__json_int(b, (long long)n) < 0 ? -1 : GS_BUF_LIT(b, "}");
 }
 
 /* The same line as emit_line_cjson, without building a tree: this runs

@@ -529,13 +529,14 @@ sc_ends(const sc_entry *e, uint64_t key, uint64_t gram)
 	       ((gram & ((1ull << 5 * tl) - 1)) == (e->tail & SC_GRAM12));
 }
 
-/* The bucket of a candidate (letter << 16 | hash of its last four). */
+/* The bucket of a hash, or of a candidate (letter << 16 | hash). */
 static uint32_t sc_bucket(uint32_t cand)
 {
 	return (cand & 0xFFFF) >> (16 - SC_BUCKET_BITS);
 }
 
-/* The bit was set: which words end at letter j of the block?  Rules that
+/* Which words of the bucket [lo, hi) of t end at letter j of the block,
+ * whose last letters are `gram` (the bucket's `key`)?  Rules that
  * want their key words to start (end) a word get no hit of one inside a
  * word (running on into one), such as "all" in "small": a seventh of the
  * hits on the bench corpus. */
@@ -644,7 +645,7 @@ static int sc_check(const ip_scanner *sc, const sc_block *bk, size_t k,
 		rc = sc_verify(sc, &sc->t4, bk->lo[k], bk->hi[k],
 			       gram & SC_GRAM4, gram, bk, j, s, len, out);
 	if (rc == GS_OK && (bk->in[k] & 2)) {
-		b = (uint32_t)bk->h8[k] >> (16 - SC_BUCKET_BITS);
+		b = sc_bucket(bk->h8[k]);
 		rc = sc_verify(sc, &sc->t8, sc->t8.first[b],
 			       sc->t8.first[b + 1], gram & SC_GRAM8, gram, bk,
 			       j, s, len, out);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../tap.h"
+#include "../splitmix.h"
 
 static const char *srcdir;
 
@@ -332,13 +333,11 @@ static void test_big(void)
 
 /* ---- random texts against a reference --------------------------------- */
 
-static unsigned long long rnd_state = 0x1eafcafe5eedull;
+static uint64_t rnd_state = 0x1eafcafe5eedull;
 
 static unsigned rnd(unsigned n)
 {
-	rnd_state = rnd_state * 6364136223846793005ull +
-		    1442695040888963407ull;
-	return (unsigned)(rnd_state >> 33) % n;
+	return (unsigned)(splitmix64(&rnd_state) % n);
 }
 
 /* Words as the plugin should see them (lower case) and a form that must
