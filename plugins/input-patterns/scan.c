@@ -94,9 +94,16 @@ static unsigned char sc_code(unsigned char c)
 	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 1) : 0;
 }
 
+/* 16 bits of a gram of four or eight letters.  A gram of four (20 bits,
+ * the one every letter of a text gets) is hashed by one 32-bit multiply,
+ * so that sixteen are hashed in one AVX-512 instruction. */
+#define SC_MUL 0x9E3779B1u
 static uint32_t sc_hash(uint64_t gram)
 {
-	return (uint32_t)((gram * 0x9E3779B97F4A7C15ull) >> 48);
+	uint32_t x = (uint32_t)(gram & SC_GRAM4) +
+		     (uint32_t)(gram >> 20) * 0x85EBCA6Bu;
+
+	return (x * SC_MUL) >> 16;
 }
 
 static void sc_bit_set(uint8_t *bits, uint32_t h)
@@ -483,6 +490,7 @@ typedef struct sc_block {
 	/* a kept one's t4 bucket, whether that may hold its word (bit 0)
 	 * and t8 (bit 1), and its last eight's hash */
 	uint32_t lo[SC_BLOCK], hi[SC_BLOCK];
+	uint64_t gram[SC_BLOCK]; /* its last twelve letters (sc_gram12) */
 	uint8_t in[SC_BLOCK];
 	uint16_t h8[SC_BLOCK];
 } sc_block;
@@ -638,7 +646,7 @@ static int sc_check(const ip_scanner *sc, const sc_block *bk, size_t k,
 {
 	size_t j = bk->cand[k] >> 16;
 	uint32_t h4 = bk->cand[k] & 0xFFFF, b;
-	uint64_t gram = sc_gram12(bk->L + j);
+	uint64_t gram = bk->gram[k];
 	int rc = GS_OK;
 
 	if ((bk->in[k] & 1) && sc_bit(sc->t4.bits, h4))
@@ -733,8 +741,7 @@ SC_AVX512 static size_t sc_cands_avx512(const ip_scanner *sc, sc_block *bk)
 	const unsigned char *L = bk->L;
 	const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
 					       10, 11, 12, 13, 14, 15);
-	const __m512i mul =
-		_mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull);
+	const __m512i mul = _mm512_set1_epi32((int)SC_MUL);
 	const __m512i low5 = _mm512_set1_epi32(31);
 	const __m512i one = _mm512_set1_epi32(1);
 	size_t j, nc = 0, nl = bk->nl;
@@ -747,15 +754,7 @@ SC_AVX512 static size_t sc_cands_avx512(const ip_scanner *sc, sc_block *bk)
 					sc_letters16(L + j - 2, 10)),
 			_mm512_or_si512(sc_letters16(L + j - 1, 5),
 					sc_letters16(L + j, 0)));
-		__m512i lo = _mm512_srli_epi64(_mm512_mullo_epi64(
-			_mm512_cvtepu32_epi64(_mm512_castsi512_si256(g)), mul),
-			48);
-		__m512i hi = _mm512_srli_epi64(_mm512_mullo_epi64(
-			_mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(g, 1)),
-			mul), 48);
-		__m512i h = _mm512_inserti64x4(
-			_mm512_castsi256_si512(_mm512_cvtepi64_epi32(lo)),
-			_mm512_cvtepi64_epi32(hi), 1);
+		__m512i h = _mm512_srli_epi32(_mm512_mullo_epi32(g, mul), 16);
 		__m512i w = _mm512_mask_i32gather_epi32(
 			_mm512_setzero_si512(), ok, _mm512_srli_epi32(h, 5),
 			(const void *)sc->any4, 4);
@@ -845,6 +844,7 @@ static int sc_search(const ip_scanner *sc, sc_block *bk,
 		bk->cand[m] = c;
 		bk->lo[m] = lo;
 		bk->hi[m] = hi;
+		bk->gram[m] = gram;
 		bk->in[m] = (uint8_t)(k4 | k8 << 1);
 		bk->h8[m] = (uint16_t)h8;
 		m += k4 | k8;
