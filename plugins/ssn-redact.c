@@ -26,6 +26,10 @@
 #include <guardstack/plugin.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#define SSN_SSE2 1
+#include <emmintrin.h>
+#endif
 
 enum { MASK_NONE, MASK_LAST4, MASK_ALL };
 
@@ -56,41 +60,6 @@ static int is_alpha(unsigned c)
 
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
-
-/* The high bit of each byte of the result is set when that byte of w is an
- * ASCII digit.  Each test works on the low seven bits, which cannot borrow
- * or carry into the next byte; ~w then drops bytes >= 0x80. */
-static uint64_t digit_bits(uint64_t w)
-{
-	uint64_t low = w & (ONES * 0x7f);
-	uint64_t below = ONES * (0x7f + ':') - low; /* low < ':' */
-	uint64_t above = low + ONES * (0x7f - '/'); /* low > '/' */
-
-	return below & above & ~w & HIGHS;
-}
-
-/* Offset of the first digit at or after i, or len. */
-static size_t next_digit(const unsigned char *s, size_t i, size_t len)
-{
-	while (i + 8 <= len) {
-		uint64_t w, m;
-
-		memcpy(&w, s + i, 8);
-		m = digit_bits(w);
-		if (m) {
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			return i + (size_t)(__builtin_ctzll(m) >> 3);
-#else
-			break; /* the byte loop below finds it */
-#endif
-		}
-		i += 8;
-	}
-	while (i < len && !is_digit(s[i]))
-		i++;
-	return i;
-}
 
 static size_t digit_run(const unsigned char *s, size_t i, size_t len)
 {
@@ -493,6 +462,78 @@ static size_t match_at(const struct scan *st, size_t i, int look)
 	return end;
 }
 
+/* Bit k set when s[k] is a digit, k < n (n <= 64). */
+static uint64_t digit_mask(const unsigned char *s, size_t n)
+{
+	uint64_t m = 0;
+	size_t k = 0;
+
+#ifdef SSN_SSE2
+	/* SSE2 is part of x86-64: no run-time check.  Bytes of 0x80 and
+	 * over are negative here, so below '0'. */
+	const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+
+	for (; k + 16 <= n; k += 16) {
+		__m128i v = _mm_loadu_si128((const void *)(s + k));
+
+		m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_and_si128(
+			     _mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi)))
+		     << k;
+	}
+#endif
+	for (; k < n; k++)
+		m |= (uint64_t)is_digit(s[k]) << k;
+	return m;
+}
+
+/* The next run of digits from i on that may start a number, as scan's
+ * loop saw them one at a time: the run at i itself (it may be the rest
+ * of a longer one), then whole runs; only a run of three digits, or of
+ * nine where `nine`, is returned (its length in *run), else len.  Digits
+ * come every few dozen bytes in ordinary text (dates, prices, counts):
+ * runs are found 64 bytes at a time from a bit mask, not a byte at a
+ * time. */
+static size_t next_run(const unsigned char *s, size_t i, size_t len,
+		       int nine, size_t *run)
+{
+	size_t n;
+
+	if (i < len && is_digit(s[i])) {
+		n = digit_run(s, i, len);
+		if (n == 3 || (n == 9 && nine)) {
+			*run = n;
+			return i;
+		}
+		i += n;
+	}
+	while (i < len) {
+		size_t w = len - i < 64 ? len - i : 64;
+		uint64_t d = digit_mask(s + i, w);
+		/* starts: digits after a non-digit (s[i - 1] is none here,
+		 * or a digit whose run was taken: see below) */
+		uint64_t st = d & ~(d << 1);
+
+		if (i > 0 && is_digit(s[i - 1]))
+			st &= ~1ull;
+		for (; st; st &= st - 1) {
+			unsigned k = (unsigned)__builtin_ctzll(st);
+			uint64_t rest = ~(d >> k);
+
+			/* ones from bit k; a run that reaches the block's
+			 * end is counted on from the bytes */
+			n = rest ? (size_t)__builtin_ctzll(rest) : 64 - k;
+			if (k + n >= w)
+				n = digit_run(s, i + k, len);
+			if (n == 3 || (n == 9 && nine)) {
+				*run = n;
+				return i + k;
+			}
+		}
+		i += w;
+	}
+	return len;
+}
+
 /* Appends the redacted text to out once something matched; returns the
  * number of redactions (out untouched when 0) or GS_ENOMEM. */
 /* A gs_rewrite_fn: appends the redacted text to out, returns the count. */
@@ -502,14 +543,13 @@ static long scan(void *inst, const char *text, size_t len, gs_buf *out)
 	struct scan st = { c, (const unsigned char *)text, len, out, 0, 0, 0 };
 	size_t i = 0, end;
 
-	while ((i = next_digit(st.s, i, len)) < len) {
-		size_t run = digit_run(st.s, i, len);
+	size_t run;
 
-		/* Only three digits (ddd-dd-dddd) or nine (bare) can start
-		 * one: other runs (years, prices, counts) are passed over
-		 * without a look around them. */
-		if ((run != 3 && (run != 9 || !c->window)) ||
-		    !(end = match_at(&st, i, 1))) {
+	/* Only three digits (ddd-dd-dddd) or nine (bare) can start one:
+	 * other runs (years, prices, counts) are passed over without a look
+	 * around them. */
+	while ((i = next_run(st.s, i, len, c->window != 0, &run)) < len) {
+		if (!(end = match_at(&st, i, 1))) {
 			i += run;
 			continue;
 		}

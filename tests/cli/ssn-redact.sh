@@ -49,6 +49,16 @@ gs_in 'SSN:123456789' filter -s "$B"
 is "$(out)" 'SSN:[SSN]' "bare number right after its context word"
 gs_in 'SSN123456789' filter -s "$B"
 is "$(out)" 'SSN123456789' "bare number glued to letters is not one"
+# Digit runs are found 64 bytes at a time: numbers across that step, after
+# a run longer than it, and a run that is the rest of a longer one.
+x59=$(printf '%059d' 0 | tr 0 x)
+gs_in "${x59} 123-45-6789 and ${x59}x 456-78-9012" filter -s "$B"
+is "$(out)" "${x59} [SSN] and ${x59}x [SSN]" \
+	"numbers across the 64-byte steps are redacted"
+d67=$(printf '%067d' 7)
+gs_in "${d67} 123-45-6789 ${d67}-45-6789 1${x59} 234-56-7890" filter -s "$B"
+is "$(out)" "${d67} [SSN] ${d67}-45-6789 1${x59} [SSN]" \
+	"after a 67-digit run: redacted; its last three digits start none"
 # The window counts from the end of the context word (30 bytes).
 sp30=$(printf '%30s' '')
 gs_in "SSN${sp30} 123456789" filter -s "$B"
