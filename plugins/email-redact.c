@@ -506,7 +506,10 @@ static long scan(void *inst, const char *text, size_t len, gs_buf *out)
 			continue;
 		if ((ls = local_start(c, s, a, copied, de, len)) == NONE)
 			continue;
-		if (gs_buf_append(out, text + copied, ls - copied) < 0 ||
+		/* at the first, room for the whole text: doubling from
+		 * nothing copied a 64 KiB one about twice over */
+		if ((!n && gs_buf_reserve(out, len + len / 16 + 64) < 0) ||
+		    gs_buf_append(out, text + copied, ls - copied) < 0 ||
 		    gs_buf_append(out, c->replacement, c->replen) < 0 ||
 		    (c->keep_domain &&
 		     gs_buf_append(out, text + a, de - a) < 0))

@@ -500,6 +500,11 @@ struct ss_out {
 /* Copies s[done..upto) and drops s[upto..skip). */
 static void ss_cut(struct ss_out *o, size_t upto, size_t skip)
 {
+	/* at the first edit, room for the whole text: doubling from
+	 * nothing copied a 64 KiB one about twice over */
+	if (!o->changed && !o->err &&
+	    gs_buf_reserve(o->b, o->n + o->n / 16 + 64) < 0)
+		o->err = GS_ENOMEM;
 	o->changed = 1;
 	if (!o->err && gs_buf_append(o->b, o->s + o->done, upto - o->done) < 0)
 		o->err = GS_ENOMEM;

@@ -553,7 +553,10 @@ static long scan(void *inst, const char *text, size_t len, gs_buf *out)
 			i += run;
 			continue;
 		}
-		if (gs_buf_append(out, text + st.copied, i - st.copied) < 0 ||
+		/* at the first, room for the whole text: doubling from
+		 * nothing copied a 64 KiB one about twice over */
+		if ((!st.n && gs_buf_reserve(out, len + len / 16 + 64) < 0) ||
+		    gs_buf_append(out, text + st.copied, i - st.copied) < 0 ||
 		    emit(c, out, st.s, i, end) < 0)
 			return GS_ENOMEM;
 		st.n++;
