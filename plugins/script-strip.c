@@ -102,21 +102,34 @@ static int ss_iprefix(const char *s, size_t n, const char *w)
 	return n >= k && ss_ieq(s, k, w);
 }
 
-/* Position of s[0..n) in list, or -1. */
-static int ss_index(const char *s, size_t n, const char *const *list)
+/* A name's bit in a list's signature: by its length and first letter
+ * (case folded), so that most names of a text (p, div, class, href) are
+ * found in no list without comparing them with each of its names. */
+static uint64_t ss_sig_bit(const char *s, size_t n)
+{
+	unsigned c = n ? ss_lower((unsigned char)s[0]) : 0;
+
+	return 1ull << ((c * 7u + (unsigned)n) & 63u);
+}
+
+/* Position of s[0..n) in list (whose signature is sig), or -1. */
+static int ss_index_sig(const char *s, size_t n, const char *const *list,
+			uint64_t sig)
 {
 	int i;
 
+	if (!(sig & ss_sig_bit(s, n)))
+		return -1;
 	for (i = 0; list[i]; i++)
 		if (ss_ieq(s, n, list[i]))
 			return i;
 	return -1;
 }
 
-static int ss_in(const char *s, size_t n, const char *const *list)
-{
-	return ss_index(s, n, list) >= 0;
-}
+/* The lists below are searched through their signatures, made once when
+ * the module is loaded (ss_sigs_make). */
+#define ss_index(s, n, list) ss_index_sig((s), (n), (list), list##_sig)
+#define ss_in(s, n, list) (ss_index((s), (n), list) >= 0)
 
 /* ---- element and attribute lists --------------------------------------- */
 
@@ -167,6 +180,31 @@ static const char *const ss_data_types[] = {
 	"image/png", "image/gif", "image/jpeg", "image/jpg", "image/webp",
 	"image/avif", "image/bmp", NULL
 };
+
+static uint64_t ss_drop_content_sig, ss_drop_tag_sig, ss_rcdata_sig,
+	ss_url_attrs_sig, ss_url_list_attrs_sig, ss_drop_attrs_sig,
+	ss_data_types_sig;
+
+static uint64_t ss_sig(const char *const *list)
+{
+	uint64_t sig = 0;
+
+	for (; *list; list++)
+		sig |= ss_sig_bit(*list, strlen(*list));
+	return sig;
+}
+
+/* Before any instance exists, so that no two threads make them. */
+__attribute__((constructor)) static void ss_sigs_make(void)
+{
+	ss_drop_content_sig = ss_sig(ss_drop_content);
+	ss_drop_tag_sig = ss_sig(ss_drop_tag);
+	ss_rcdata_sig = ss_sig(ss_rcdata);
+	ss_url_attrs_sig = ss_sig(ss_url_attrs);
+	ss_url_list_attrs_sig = ss_sig(ss_url_list_attrs);
+	ss_drop_attrs_sig = ss_sig(ss_drop_attrs);
+	ss_data_types_sig = ss_sig(ss_data_types);
+}
 
 /* ---- character references ------------------------------------------- */
 
