@@ -75,10 +75,32 @@ struct lg {
  * copied at once. */
 static int lg_str(gs_buf *b, const char *s)
 {
-	size_t len = strlen(s), i = 0;
+	size_t len, i = 0;
 	int rc;
 
-	for (; i < len; i++) {
+	/* the common case, copied into the spare room as it is checked
+	 * (the line's buffer has room for most lines): nothing is kept
+	 * unless the whole string goes as it is */
+	if (b->data) {
+		char *d = b->data + b->len + 1, *e = b->data + b->cap - 2;
+
+		for (; d + i < e; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+				break;
+			d[i] = (char)c;
+		}
+		if (!s[i] && d + i < e) {
+			d[-1] = '"';
+			d[i] = '"';
+			d[i + 1] = '\0';
+			b->len += i + 2;
+			return GS_OK;
+		}
+	}
+	len = strlen(s);
+	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
