@@ -73,33 +73,60 @@ struct lg {
  * bytes that need no escape are copied whole; a string of printable
  * ASCII with nothing to escape (names, verdicts, ids: most of a line) is
  * copied at once. */
+#define LG_ONES 0x0101010101010101ull
+#define LG_HIGHS 0x8080808080808080ull
+
+/* Nonzero when some byte of w is 0. */
+static uint64_t lg_zero(uint64_t w)
+{
+	return (w - LG_ONES) & ~w & LG_HIGHS;
+}
+
+/* Whether s[0..len) is printable ASCII without '"' or '\\': what goes
+ * into a JSON string as it is.  Eight bytes a step. */
+static int lg_plain(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		/* >= 0x80, < 0x20 (exact as a whole for bytes below 0x80),
+		 * 0x7f, '"', '\\' */
+		if ((w & LG_HIGHS) |
+		    ((w - LG_ONES * 0x20) & ~w & LG_HIGHS) |
+		    lg_zero(w ^ (LG_ONES * 0x7f)) |
+		    lg_zero(w ^ (LG_ONES * '"')) |
+		    lg_zero(w ^ (LG_ONES * '\\')))
+			return 0;
+	}
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			return 0;
+	}
+	return 1;
+}
+
 static int lg_str(gs_buf *b, const char *s)
 {
 	size_t len, i = 0;
 	int rc;
 
-	/* the common case, copied into the spare room as it is checked
-	 * (the line's buffer has room for most lines): nothing is kept
-	 * unless the whole string goes as it is */
-	if (b->data) {
-		char *d = b->data + b->len + 1, *e = b->data + b->cap - 2;
-
-		for (; d + i < e; i++) {
-			unsigned char c = (unsigned char)s[i];
-
-			if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-				break;
-			d[i] = (char)c;
-		}
-		if (!s[i] && d + i < e) {
-			d[-1] = '"';
-			d[i] = '"';
-			d[i + 1] = '\0';
-			b->len += i + 2;
-			return GS_OK;
-		}
-	}
 	len = strlen(s);
+	/* the common case: room reserved, nothing to escape */
+	if (b->cap - b->len > len + 2 && lg_plain(s, len)) {
+		char *d = b->data + b->len;
+
+		d[0] = '"';
+		memcpy(d + 1, s, len);
+		d[len + 1] = '"';
+		d[len + 2] = '\0';
+		b->len += len + 2;
+		return GS_OK;
+	}
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
