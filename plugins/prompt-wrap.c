@@ -405,7 +405,9 @@ static int pw_system(const struct pw *pw, gs_ctx *ctx, const char *ours,
 	    strcmp(gs_msg_role(ctx, 0), "system"))
 		return gs_msg_insert(ctx, 0, "system", ours, olen);
 	old = gs_msg_text(ctx, 0, &oldlen);
-	rc = gs_buf_append(&b, ours, olen);
+	rc = gs_buf_reserve(&b, olen + 2 + (old ? oldlen : 0));
+	if (rc == 0)
+		rc = gs_buf_append(&b, ours, olen);
 	if (rc == 0 && old && oldlen) {
 		rc = gs_buf_puts(&b, "\n\n");
 		if (rc == 0)
@@ -447,6 +449,14 @@ static gs_result pw_request(void *instance, gs_ctx *ctx)
 	if (rc == 0)
 		gs_count(ctx, n);
 
+	/* the system prompt, the notice and two markers, without
+	 * regrowing on the way (from nothing, a ~700-byte prompt was
+	 * five reallocations a call) */
+	if (rc == 0 && (pw->system || pw->mode == PW_DELIMITER))
+		rc = gs_buf_reserve(&ours,
+				    (pw->system ? strlen(pw->system) : 0) +
+				    (pw->notice ? strlen(pw->notice) : 0) +
+				    2 * sizeof mopen + 2);
 	if (rc == 0 && pw->system)
 		rc = gs_buf_puts(&ours, pw->system);
 	if (rc == 0 && pw->mode == PW_DELIMITER) {
