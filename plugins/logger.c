@@ -177,7 +177,8 @@ static int lg_str(gs_buf *b, const char *s)
 	return rc ? rc : GS_BUF_LIT(b, "\"");
 }
 
-static int lg_kstr(gs_buf *b, const char *key, size_t klen, const char *val)
+static inline __attribute__((always_inline)) int
+lg_kstr(gs_buf *b, const char *key, size_t klen, const char *val)
 {
 	if (!val)
 		return GS_OK;
@@ -198,7 +199,8 @@ static int lg_ulong(gs_buf *b, unsigned long v, int width)
 	return gs_buf_add(b, d + i, sizeof(d) - i);
 }
 
-static int lg_klong(gs_buf *b, const char *key, size_t klen, long val)
+static inline __attribute__((always_inline)) int
+lg_klong(gs_buf *b, const char *key, size_t klen, long val)
 {
 	if (val < 0)
 		return GS_OK;
