@@ -28,10 +28,24 @@ struct cli_opts {
 /* Reads all of fp up to max bytes into *out (gs_free).  Returns 0, or
  * EXIT_INPUT / EXIT_RUNTIME after printing why. */
 int cli_read_all(FILE *fp, size_t max, char **out, size_t *len);
+/* Lines of fp, read a block at a time (a byte at a time through stdio
+ * was as costly as parsing the line): nothing else may read fp while a
+ * reader is in use. */
+struct cli_lines {
+	FILE *fp;
+	char *buf;
+	size_t pos, end;
+	int eof;
+};
+#define CLI_LINES_BLOCK 65536
+void cli_lines_init(struct cli_lines *r, FILE *fp);
+void cli_lines_free(struct cli_lines *r);
 /* Reads one line (without its newline) into b; returns 1 for a line,
- * 0 at EOF, -1 on error.  *too_long is set when the line passed max
- * bytes: the rest of it is skipped and b holds nothing useful. */
-int cli_read_line(FILE *fp, gs_buf *b, size_t max, int *too_long);
+ * 0 at EOF, -1 on error (a read error, or out of memory).  *too_long is
+ * set when the line passed max bytes: the rest of it is skipped and b
+ * holds nothing useful. */
+int cli_read_line(struct cli_lines *r, gs_buf *b, size_t max,
+		  int *too_long);
 
 /* `filter --stream`: fp cut into chunks of about CLI_CHUNK bytes (or
  * max, when smaller), each ending just after a '\n' that is not inside an

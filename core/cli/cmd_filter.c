@@ -129,10 +129,13 @@ static int run_stream(const struct cli_opts *o, gs_stack *st)
 static int run_jsonl(const struct cli_opts *o, gs_stack *st)
 {
 	gs_buf in = GS_BUF_INIT, line = GS_BUF_INIT;
+	struct cli_lines lines;
 	int r, too_long, ret = 0;
 	unsigned long n = 0;
 
-	while ((r = cli_read_line(stdin, &in, o->max_bytes, &too_long)) > 0) {
+	cli_lines_init(&lines, stdin);
+	while ((r = cli_read_line(&lines, &in, o->max_bytes,
+				  &too_long)) > 0) {
 		int e = cli_jsonl_line(st, o->phase, in.data ? in.data : "",
 				       in.len, too_long, o->max_bytes, ++n,
 				       &line);
@@ -152,6 +155,7 @@ static int run_jsonl(const struct cli_opts *o, gs_stack *st)
 		cli_err("reading stdin failed");
 		ret = EXIT_RUNTIME;
 	}
+	cli_lines_free(&lines);
 	gs_buf_free(&in);
 	gs_buf_free(&line);
 	if (fflush(stdout) != 0 && !ret) {

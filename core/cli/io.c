@@ -51,44 +51,58 @@ int cli_read_all(FILE *fp, size_t max, char **out, size_t *len)
 	return 0;
 }
 
-int cli_read_line(FILE *fp, gs_buf *b, size_t max, int *too_long)
+void cli_lines_init(struct cli_lines *r, FILE *fp)
 {
-	int c, any = 0, rc = 1;
+	memset(r, 0, sizeof *r);
+	r->fp = fp;
+}
+
+void cli_lines_free(struct cli_lines *r)
+{
+	gs_free(r->buf);
+	r->buf = NULL;
+}
+
+int cli_read_line(struct cli_lines *r, gs_buf *b, size_t max,
+		  int *too_long)
+{
+	int any = 0;
 
 	gs_buf_reset(b);
 	*too_long = 0;
 	for (;;) {
-		/* getc_unlocked: the CLI reads stdin from one thread. */
-		c = getc_unlocked(fp);
-		if (c == EOF)
-			break;
+		const char *p, *nl;
+		size_t n;
+
+		if (r->pos == r->end) {
+			if (r->eof)
+				break;
+			if (!r->buf && !(r->buf = gs_alloc(CLI_LINES_BLOCK)))
+				return -1;
+			r->pos = 0;
+			r->end = fread(r->buf, 1, CLI_LINES_BLOCK, r->fp);
+			if (r->end == 0) {
+				r->eof = 1;
+				if (ferror(r->fp))
+					return -1;
+				break;
+			}
+		}
 		any = 1;
-		if (c == '\n')
-			goto done;
-		if (*too_long)
-			continue;
-		if (b->len >= max) {
-			*too_long = 1;
+		p = r->buf + r->pos;
+		nl = memchr(p, '\n', r->end - r->pos);
+		n = nl ? (size_t)(nl - p) : r->end - r->pos;
+		r->pos += n + (nl != NULL);
+		if (!*too_long && n > max - b->len) {
+			*too_long = 1; /* the rest of it is skipped */
 			gs_buf_reset(b);
-			continue;
+		} else if (!*too_long && gs_buf_append(b, p, n) < 0) {
+			return -1;
 		}
-		/* Bytes are stored straight into the buffer's room (and the
-		 * NUL put back at the end): a call per byte cost more than
-		 * parsing the line. */
-		if (b->len + 1 >= b->cap && gs_buf_reserve(b, 256) < 0) {
-			rc = -1;
-			goto done;
-		}
-		b->data[b->len++] = (char)c;
+		if (nl)
+			break;
 	}
-	if (ferror(fp))
-		rc = -1;
-	else
-		rc = any;
-done:
-	if (b->data)
-		b->data[b->len] = '\0';
-	return rc;
+	return any;
 }
 
 void cli_chunker_init(struct cli_chunker *k, FILE *fp, size_t max)

@@ -46,6 +46,18 @@ printf '{"text":"x"}\n' >"$T/in"
 	gsf filter --jsonl -s "$T/nope.ini"
 is "$rc" 2 "jsonl: broken stack is exit 2"
 
+# Lines are read 64 KiB at a time: a line across that step, a long one
+# spanning two steps (refused, then skipped to its end), the next intact.
+a65=$(head -c 65000 /dev/zero | tr '\0' a)
+printf '{"text":"%s"}\n{"text":"b"}\n{"text":"%s%s"}\n{"text":"c"}' \
+	"$a65" "$a65" "$a65" >"$T/in"
+	gsf filter --jsonl --max-bytes 100000 -s "$STACKS/append.ini"
+is "$(out | wc -l | tr -d ' ')" 4 "jsonl: one answer per line across the 64 KiB steps"
+like "$(out | sed -n 1p)" 'aaa+req"' "jsonl: a line across the step is whole"
+like "$(out | sed -n 2p)" '"text":"b+req"' "jsonl: the line after it too"
+like "$(out | sed -n 3p)" 'line 3 is longer than 100000 bytes' "jsonl: a line over two steps refused"
+like "$(out | sed -n 4p)" '"text":"c+req"' "jsonl: and skipped to its end"
+
 # Many lines through one process, every one answered.
 awk 'BEGIN { for (i = 0; i < 5000; i++) printf "{\"text\":\"line %d\"}\n", i }' >"$T/in"
 	gsf filter --jsonl -s "$STACKS/append.ini"

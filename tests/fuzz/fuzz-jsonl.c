@@ -49,6 +49,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void run(const uint8_t *data, size_t size, gs_phase phase)
 {
 	gs_buf in = GS_BUF_INIT, line = GS_BUF_INIT;
+	struct cli_lines lines;
 	unsigned long n = 0, newlines = 0;
 	int r, too_long;
 	FILE *fp;
@@ -57,7 +58,8 @@ static void run(const uint8_t *data, size_t size, gs_phase phase)
 		newlines += data[i] == '\n';
 	fp = fmemopen((void *)data, size, "r");
 	fz_assert(fp);
-	while ((r = cli_read_line(fp, &in, 256, &too_long)) > 0) {
+	cli_lines_init(&lines, fp);
+	while ((r = cli_read_line(&lines, &in, 256, &too_long)) > 0) {
 		fz_assert(too_long || in.len <= 256);
 		fz_assert(cli_jsonl_line(st, phase, in.data ? in.data : "",
 					 in.len, too_long, 256, ++n,
@@ -67,6 +69,7 @@ static void run(const uint8_t *data, size_t size, gs_phase phase)
 	fz_assert(r == 0);
 	/* one answer per line, the last one with or without its newline */
 	fz_assert(n == newlines + (data[size - 1] != '\n'));
+	cli_lines_free(&lines);
 	fclose(fp);
 	gs_buf_free(&in);
 	gs_buf_free(&line);
