@@ -84,22 +84,27 @@ static uint64_t lg_zero(uint64_t w)
 
 /* Whether s[0..len) is printable ASCII without '"' or '\\': what goes
  * into a JSON string as it is.  Eight bytes a step. */
+static uint64_t lg_bad8(const char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, 8);
+	/* >= 0x80, < 0x20 (exact as a whole for bytes below 0x80), 0x7f,
+	 * '"', '\\' */
+	return (w & LG_HIGHS) | ((w - LG_ONES * 0x20) & ~w & LG_HIGHS) |
+	       lg_zero(w ^ (LG_ONES * 0x7f)) | lg_zero(w ^ (LG_ONES * '"')) |
+	       lg_zero(w ^ (LG_ONES * '\\'));
+}
+
 static int lg_plain(const char *s, size_t len)
 {
 	size_t i = 0;
 
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, s + i, 8);
-		/* >= 0x80, < 0x20 (exact as a whole for bytes below 0x80),
-		 * 0x7f, '"', '\\' */
-		if ((w & LG_HIGHS) |
-		    ((w - LG_ONES * 0x20) & ~w & LG_HIGHS) |
-		    lg_zero(w ^ (LG_ONES * 0x7f)) |
-		    lg_zero(w ^ (LG_ONES * '"')) |
-		    lg_zero(w ^ (LG_ONES * '\\')))
-			return 0;
+	if (len >= 8) { /* the last eight overlap the ones before */
+		for (; i + 8 <= len; i += 8)
+			if (lg_bad8(s + i))
+				return 0;
+		return !lg_bad8(s + len - 8);
 	}
 	for (; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
