@@ -68,11 +68,6 @@ struct lg {
 #define LG_KLONG(b, key, val) \
 	lg_klong((b), LG_KEY(key), sizeof(LG_KEY(key)) - 1, (val))
 
-/* Appends s as a JSON string.  Filters write the reason with printf, so
- * it is not promised to be UTF-8: invalid bytes become U+FFFD.  Runs of
- * bytes that need no escape are copied whole; a string of printable
- * ASCII with nothing to escape (names, verdicts, ids: most of a line) is
- * copied at once. */
 #define LG_ONES 0x0101010101010101ull
 #define LG_HIGHS 0x8080808080808080ull
 
@@ -82,20 +77,21 @@ static uint64_t lg_zero(uint64_t w)
 	return (w - LG_ONES) & ~w & LG_HIGHS;
 }
 
-/* Whether s[0..len) is printable ASCII without '"' or '\\': what goes
- * into a JSON string as it is.  Eight bytes a step. */
+/* Nonzero when one of the eight bytes at s is not printable ASCII or
+ * is '"' or '\\': >= 0x80, < 0x20 (exact as a whole for bytes below
+ * 0x80), 0x7f, the two to escape. */
 static uint64_t lg_bad8(const char *s)
 {
 	uint64_t w;
 
 	memcpy(&w, s, 8);
-	/* >= 0x80, < 0x20 (exact as a whole for bytes below 0x80), 0x7f,
-	 * '"', '\\' */
 	return (w & LG_HIGHS) | ((w - LG_ONES * 0x20) & ~w & LG_HIGHS) |
 	       lg_zero(w ^ (LG_ONES * 0x7f)) | lg_zero(w ^ (LG_ONES * '"')) |
 	       lg_zero(w ^ (LG_ONES * '\\'));
 }
 
+/* Whether s[0..len) goes into a JSON string as it is: printable ASCII
+ * without '"' or '\\'.  Eight bytes a step. */
 static int lg_plain(const char *s, size_t len)
 {
 	size_t i = 0;
@@ -115,6 +111,11 @@ static int lg_plain(const char *s, size_t len)
 	return 1;
 }
 
+/* Appends s as a JSON string.  Filters write the reason with printf, so
+ * it is not promised to be UTF-8: invalid bytes become U+FFFD.  Runs of
+ * bytes that need no escape are copied whole; a string of printable
+ * ASCII with nothing to escape (names, verdicts, ids: most of a line) is
+ * copied at once. */
 static int lg_str(gs_buf *b, const char *s)
 {
 	size_t len, i = 0;

@@ -509,8 +509,8 @@ static size_t next_run(const unsigned char *s, size_t i, size_t len,
 	while (i < len) {
 		size_t w = len - i < 64 ? len - i : 64;
 		uint64_t d = digit_mask(s + i, w);
-		/* starts: digits after a non-digit (s[i - 1] is none here,
-		 * or a digit whose run was taken: see below) */
+		/* starts: digits after a non-digit; a digit at bit 0 right
+		 * after one continues a run already counted */
 		uint64_t st = d & ~(d << 1);
 
 		if (i > 0 && is_digit(s[i - 1]))
@@ -541,9 +541,7 @@ static long scan(void *inst, const char *text, size_t len, gs_buf *out)
 {
 	const struct ssn *c = inst;
 	struct scan st = { c, (const unsigned char *)text, len, out, 0, 0, 0 };
-	size_t i = 0, end;
-
-	size_t run;
+	size_t i = 0, end, run;
 
 	/* Only three digits (ddd-dd-dddd) or nine (bare) can start one:
 	 * other runs (years, prices, counts) are passed over without a look

@@ -29,8 +29,8 @@ struct cli_opts {
  * EXIT_INPUT / EXIT_RUNTIME after printing why. */
 int cli_read_all(FILE *fp, size_t max, char **out, size_t *len);
 /* Lines of fp, read a block at a time (a byte at a time through stdio
- * was as costly as parsing the line): nothing else may read fp while a
- * reader is in use. */
+ * was as costly as parsing the line), straight from its descriptor:
+ * nothing may read fp through stdio before or while a reader is in use. */
 struct cli_lines {
 	FILE *fp;
 	char *buf;

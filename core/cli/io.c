@@ -63,6 +63,29 @@ void cli_lines_free(struct cli_lines *r)
 	r->buf = NULL;
 }
 
+/* Reads what is there, up to a block: read(2) returns as soon as some
+ * bytes came, so that a line typed at a terminal, or written by a
+ * program that waits, is answered without waiting for a whole block
+ * (fread would).  A stream without a descriptor (fmemopen, in the fuzz
+ * target) is read through stdio. */
+static int cli_lines_fill(struct cli_lines *r)
+{
+	int fd = fileno(r->fp);
+	ssize_t n;
+
+	if (fd < 0) {
+		r->end = fread(r->buf, 1, CLI_LINES_BLOCK, r->fp);
+		return r->end == 0 && ferror(r->fp) ? -1 : 0;
+	}
+	do
+		n = read(fd, r->buf, CLI_LINES_BLOCK);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	r->end = (size_t)n;
+	return 0;
+}
+
 int cli_read_line(struct cli_lines *r, gs_buf *b, size_t max,
 		  int *too_long)
 {
@@ -80,11 +103,10 @@ int cli_read_line(struct cli_lines *r, gs_buf *b, size_t max,
 			if (!r->buf && !(r->buf = gs_alloc(CLI_LINES_BLOCK)))
 				return -1;
 			r->pos = 0;
-			r->end = fread(r->buf, 1, CLI_LINES_BLOCK, r->fp);
+			if (cli_lines_fill(r) < 0)
+				return -1;
 			if (r->end == 0) {
 				r->eof = 1;
-				if (ferror(r->fp))
-					return -1;
 				break;
 			}
 		}

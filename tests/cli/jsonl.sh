@@ -58,6 +58,24 @@ like "$(out | sed -n 2p)" '"text":"b+req"' "jsonl: the line after it too"
 like "$(out | sed -n 3p)" 'line 3 is longer than 100000 bytes' "jsonl: a line over two steps refused"
 like "$(out | sed -n 4p)" '"text":"c+req"' "jsonl: and skipped to its end"
 
+# A line is filtered as soon as it has come, not once a block of input is
+# full: the logger's line for it (written at once, on stderr) is there
+# while the writer still holds the pipe open.
+mkfifo "$T/fifo"
+{ printf '{"text":"first"}\n'; i=0
+  while [ $i -lt 100 ] && ! grep -q '"outcome"' "$T/ferr" 2>/dev/null; do
+	sleep 0.1; i=$((i + 1)); done
+  if grep -q '"outcome"' "$T/ferr"; then echo seen >"$T/fseen"; fi
+} >"$T/fifo" &
+writer=$!
+# shellcheck disable=SC2086
+$GS_WRAP "$GS_BIN" filter --jsonl -s "$STACKS/logger-stderr.ini" \
+	<"$T/fifo" >"$T/fout" 2>"$T/ferr"
+wait "$writer"
+is "$(cat "$T/fseen" 2>/dev/null)" seen \
+	"jsonl: a line is filtered before more input comes"
+like "$(cat "$T/fout")" '"text":"first"' "jsonl: and answered"
+
 # Many lines through one process, every one answered.
 awk 'BEGIN { for (i = 0; i < 5000; i++) printf "{\"text\":\"line %d\"}\n", i }' >"$T/in"
 	gsf filter --jsonl -s "$STACKS/append.ini"
