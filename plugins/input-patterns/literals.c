@@ -462,37 +462,64 @@ static const char lit_words_common[] =
 	"factor|contact|exact|impact|action|mode|order|rules|list|"
 	"text|output|data|code|file|name|type";
 
-/* Bit b of lit_pairs[a]: letters a, b ('a' + ...) are next to each other
- * in a word of lit_words_common.  Most keys start with a pair no common
- * word has, which spares a search of the whole string: scoring sets
- * called lit_common often enough to be a twentieth of reading rules. */
-static uint32_t lit_pairs[26];
-static pthread_once_t lit_pairs_once = PTHREAD_ONCE_INIT;
+/* Every piece of up to six letters of the words of lit_words_common, as
+ * a set: scoring sets asks about each short key, often enough that a
+ * search of the whole string each time was a tenth of reading rules.  A
+ * piece is packed five bits a letter (1..26), so that no two differ. */
+#define LIT_COMMON_SLOTS 8192
+static uint32_t lit_common_set[LIT_COMMON_SLOTS];
+static pthread_once_t lit_common_once = PTHREAD_ONCE_INIT;
 
-static void lit_pairs_init(void)
+static uint32_t lit_common_slot(uint32_t key)
 {
-	const char *p;
-
-	for (p = lit_words_common; p[0] && p[1]; p++)
-		if (p[0] != '|' && p[1] != '|')
-			lit_pairs[p[0] - 'a'] |= 1u << (p[1] - 'a');
+	return (key * 0x9E3779B1u) >> 19; /* 13 bits */
 }
 
+static void lit_common_init(void)
+{
+	const char *w = lit_words_common;
+
+	while (*w) {
+		size_t len = strcspn(w, "|"), i, j;
+
+		for (i = 0; i < len; i++) {
+			uint32_t key = 0;
+
+			for (j = i; j < len && j < i + 6; j++) {
+				uint32_t h;
+
+				key = key << 5 | (uint32_t)(w[j] - 'a' + 1);
+				h = lit_common_slot(key);
+				while (lit_common_set[h] && lit_common_set[h] != key)
+					h = (h + 1) & (LIT_COMMON_SLOTS - 1);
+				lit_common_set[h] = key;
+			}
+		}
+		w += len + (w[len] == '|');
+	}
+}
+
+/* Whether key, of six letters or fewer, is part of a common word. */
 static int lit_common(const char *key)
 {
-	size_t n = lit_len(key);
+	size_t n = lit_len(key), i;
+	uint32_t k = 0, h;
 
 	if (n > 6)
 		return 0;
-	/* keys are letters a-z (the stream's), which never match across
-	 * a '|' of the string */
-	if (n >= 2 && key[0] >= 'a' && key[0] <= 'z' && key[1] >= 'a' &&
-	    key[1] <= 'z') {
-		pthread_once(&lit_pairs_once, lit_pairs_init);
-		if (!(lit_pairs[key[0] - 'a'] >> (key[1] - 'a') & 1))
-			return 0;
+	if (!n)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (key[i] < 'a' || key[i] > 'z')
+			return 0; /* the words hold nothing else */
+		k = k << 5 | (uint32_t)(key[i] - 'a' + 1);
 	}
-	return strstr(lit_words_common, key) != NULL;
+	pthread_once(&lit_common_once, lit_common_init);
+	for (h = lit_common_slot(k); lit_common_set[h];
+	     h = (h + 1) & (LIT_COMMON_SLOTS - 1))
+		if (lit_common_set[h] == k)
+			return 1;
+	return 0;
 }
 
 /* How often a set is expected to occur in a letter stream: lower is
