@@ -221,6 +221,11 @@ static size_t lset_vcap(size_t n)
 
 static void lset_free(lset *s)
 {
+	if (!s->pool && !s->v) { /* most of those freed: no spares to touch */
+		s->n = 0;
+		s->tail = NULL;
+		return;
+	}
 	while (s->pool) {
 		lblock *b = s->pool;
 
