@@ -118,14 +118,16 @@ static int lg_plain(const char *s, size_t len)
  * copied at once. */
 static int lg_str(gs_buf *b, const char *s)
 {
-	size_t len, i = 0;
+	size_t len = strlen(s), i = 0;
 	int rc;
 
-	len = strlen(s);
-	/* the common case: room reserved, nothing to escape */
-	if (b->cap - b->len > len + 2 && lg_plain(s, len)) {
-		char *d = b->data + b->len;
+	if (lg_plain(s, len)) { /* the line's room is reserved: one copy */
+		char *d;
 
+		if (b->cap - b->len <= len + 2 &&
+		    gs_buf_reserve(b, len + 2) < 0)
+			return GS_ENOMEM;
+		d = b->data + b->len;
 		d[0] = '"';
 		memcpy(d + 1, s, len);
 		d[len + 1] = '"';
@@ -133,18 +135,6 @@ static int lg_str(gs_buf *b, const char *s)
 		b->len += len + 2;
 		return GS_OK;
 	}
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-			break;
-	}
-	if (i == len) {
-		if (GS_BUF_LIT(b, "\"") < 0 || gs_buf_add(b, s, len) < 0)
-			return GS_ENOMEM;
-		return GS_BUF_LIT(b, "\"");
-	}
-	i = 0;
 	rc = GS_BUF_LIT(b, "\"");
 
 	while (rc == 0 && i < len) {
