@@ -1182,6 +1182,7 @@ int main(int argc, char **argv)
 	int bad = 0, runs_set = 0, mb_set = 0;
 	char scratch[] = "/tmp/gs-bench.XXXXXX";
 
+	errfp = stderr; /* until the stacks' logger is sent to /dev/null */
 	if (argc > 5 && !strcmp(argv[1], "--spawn"))
 		return proc_spawn(atoi(argv[2]), argv[3], argv[4], argv + 5);
 	for (int i = 1; i < argc; i++) {

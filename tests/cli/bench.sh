@@ -44,4 +44,13 @@ bench --text "$T/none"
 is "$rc" 2 "--text of a missing file: exit 2"
 like "$(err)" "$T/none: No such file or directory" \
 	"--text of a missing file: said"
+
+# An option it does not know: the usage line and exit 2, not a crash
+# (the usage was once written before its stream was set).
+bench --no-such-option
+is "$rc" 2 "an unknown option: exit 2"
+like "$(err)" "usage: gs-bench --stacks DIR" "an unknown option: the usage"
+"$B" >"$T/out" 2>"$T/err"
+is "$?" 2 "no arguments: exit 2"
+like "$(err)" "usage: gs-bench" "no arguments: the usage"
 done_testing
