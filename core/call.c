@@ -154,9 +154,14 @@ int gs_call_set_request_json(gs_call *c, const char *json, size_t len,
 
 int gs_call_set_model(gs_call *c, const char *model)
 {
-	char *m = gs_strndup(model, strlen(model));
+	size_t len = strlen(model);
+	char *m;
 
-	if (!m)
+	/* the name goes into the request's JSON as it is, and a stack's
+	 * model = may not be empty either */
+	if (!len || gs_utf8_check(model, len) != len)
+		return GS_EINPUT;
+	if (!(m = gs_strndup(model, len)))
 		return GS_ENOMEM;
 	/* A request read from JSON is written back from its tree. */
 	if (c->req.root) {
@@ -374,8 +379,11 @@ int gs_call_upstream(gs_call *c, char **errmsg)
 		return up_fail(c, GS_EINVAL, gs__fmt("\"stream\": true is not "
 			       "supported: the response phase needs the "
 			       "whole answer"), errmsg);
-	if (!c->req.model && gs_call_set_model(c, up->model) < 0)
-		return up_fail(c, GS_ENOMEM, gs__fmt("out of memory"), errmsg);
+	/* the stack reader refused an empty or non-UTF-8 model = */
+	if (!c->req.model && (rc = gs_call_set_model(c, up->model)) < 0)
+		return up_fail(c, rc, gs__fmt(rc == GS_ENOMEM ? "out of memory"
+					      : "[upstream] model: not a "
+					      "model name"), errmsg);
 	if (up->offline) {
 		rc = gs__offline_answer(c, up, &err);
 		return rc < 0 ? up_fail(c, rc, err, errmsg) : rc;

@@ -6,7 +6,8 @@
  * handler (Debian builds it without INI_HANDLER_LINENO), silently cuts
  * lines over 200 bytes, merges repeated sections and glues indented lines
  * onto the previous value.  So inih reads through our line reader, which
- * counts lines and refuses each of those cases with FILE:LINE.
+ * counts lines and refuses each of those cases with FILE:LINE, as it does
+ * NUL bytes and bytes that are not UTF-8.
  */
 #include "internal.h"
 #include <errno.h>
@@ -113,6 +114,13 @@ static char *reader(char *str, int num, void *stream)
 			break;
 	}
 	str[n] = '\0';
+	/* values reach plugins, logs and the upstream's JSON as they are */
+	if (gs_utf8_check(str, (size_t)n) != (size_t)n) {
+		perr(ps, GS_EINVAL, "not valid UTF-8 (byte %zu of the line); "
+		     "save the stack file as UTF-8",
+		     gs_utf8_check(str, (size_t)n) + 1);
+		return NULL;
+	}
 
 	const char *p = skip_ws(str);
 	if (*p == '[') {

@@ -97,9 +97,13 @@ static int read_request(const struct cli_opts *o, gs_call *c)
 		gs_free(err);
 		return rc == GS_ENOMEM ? EXIT_RUNTIME : EXIT_INPUT;
 	}
-	if (o->model && gs_call_set_model(c, o->model) < 0) {
-		cli_err("out of memory");
-		return EXIT_RUNTIME;
+	if (o->model && (rc = gs_call_set_model(c, o->model)) < 0) {
+		if (rc != GS_EINPUT) {
+			cli_err("out of memory");
+			return EXIT_RUNTIME;
+		}
+		cli_err("-m: expected a model name (not empty, valid UTF-8)");
+		return EXIT_CONFIG;
 	}
 	return 0;
 }

@@ -109,7 +109,8 @@ void gs_call_free(gs_call *c);
 int gs_call_set_request_json(gs_call *c, const char *json, size_t len,
 			     size_t max_bytes, char **errmsg);
 /* Builds the request piece by piece.  text must be valid UTF-8 without NUL
- * (GS_EINPUT otherwise, with a message). */
+ * (GS_EINPUT otherwise, with a message); so must model, which may not be
+ * empty either (GS_EINPUT, the call unchanged).  Both are copied. */
 int gs_call_set_model(gs_call *c, const char *model);
 int gs_call_add_message(gs_call *c, const char *role, const char *text,
 			size_t len, char **errmsg);

@@ -92,6 +92,16 @@ gs check -s "$T/nul.ini"
 is "$rc" 2 "NUL byte: exit 2"
 like "$(err)" "$T/nul.ini:2: NUL byte in stack file" "NUL byte: message"
 
+# Bytes that are not UTF-8, here in [upstream]'s model, which would go
+# into the request's JSON as it is: refused at load, with file:line.
+printf '[upstream]\nurl = offline\n\nmodel = ab\377cd\n' >"$T/latin.ini"
+gs check -s "$T/latin.ini"
+is "$rc" 2 "invalid UTF-8 in a stack file: exit 2"
+like "$(err)" "$T/latin.ini:4: not valid UTF-8 (byte 11 of the line)" \
+	"invalid UTF-8 in a stack file: file, line and byte"
+gs run -s "$T/latin.ini" hello
+is "$rc" 2 "invalid UTF-8 in a stack file: run refuses it too"
+
 # Includes: loops and depth.
 printf '[stack]\ninclude = %s/loop-b.ini\n' "$T" >"$T/loop-a.ini"
 printf '[stack]\ninclude = %s/loop-a.ini\n' "$T" >"$T/loop-b.ini"

@@ -75,10 +75,11 @@ ok "reject: another call_id" test "$(field call_id)" != \
 	"$("$JQ" get call_id <"$LOG" | sed -n 1p)"
 
 # A reason with quotes, a backslash, a tab and a byte that is not UTF-8
-# still makes one valid JSON line.
+# (from gs-debug's \xff: a stack file may hold UTF-8 only) still makes
+# one valid JSON line.
 {
 	printf '[deny]\nmodule = gs-debug\nrequest = reject\n'
-	printf 'reason = a "q" \\ b \377 c\t d\n'
+	printf 'reason = a "q" \\ b \\xff c\t d\n'
 	printf '[logger]\nfile = esc.log\n'
 } >"$T/esc.ini"
 gs_in x filter -s "$T/esc.ini"

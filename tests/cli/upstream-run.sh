@@ -39,6 +39,14 @@ is "$(up usage.total_tokens)" "24" "usage total"
 is "$(sent model)" "mistral-large-latest" "-m overrides the request's model"
 is "$(sent temperature)" "0.25" "unknown fields pass through"
 is "$(sent messages.0.content)" "be brief" "system message untouched"
+fake_mark
+gsf run --json -m '' -s "$T/cut.ini"
+is "$rc" 2 "-m '': exit 2"
+like "$(err)" "-m: expected a model name (not empty, valid UTF-8)" "-m '': said"
+is "$(fake_new method)" "" "-m '': nothing sent"
+gsf run --json -m "$(printf 'm\377')" -s "$T/cut.ini"
+is "$rc" 2 "-m of invalid UTF-8: exit 2"
+is "$(fake_new method)" "" "-m of invalid UTF-8: nothing sent"
 
 # Response phase: modifies or rejects the answer.
 up_stack resp ok '[mark]' 'module = gs-debug' 'phase = response' \

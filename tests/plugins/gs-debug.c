@@ -7,7 +7,9 @@
  *   request = ok | ignore | reject | error     result in the request phase
  *   response = ok | ignore | reject | error    result in the response phase
  *   append = TEXT      appends TEXT to every text it sees (on ok)
- *   reason = TEXT      reason given with reject or error
+ *   reason = TEXT      reason given with reject or error (\xHH in it is
+ *                      the byte HH: a stack file holds only UTF-8, and
+ *                      the logger must cope with a plugin's bad bytes)
  *   mark = yes         appends the instance name, to show run order
  *   bad_replace = yes  replaces text with invalid UTF-8 (must fail)
  *   data = yes         passes a value from request to response phase
@@ -32,6 +34,32 @@ static const char *const results[] = { "ok", "ignore", "reject", "error",
 static char *dup(const char *s)
 {
 	return s ? gs_strndup(s, strlen(s)) : NULL;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A copy of s with each \xHH (two hex digits) made the byte HH. */
+static char *unhex(const char *s)
+{
+	char *d = dup(s), *o = d;
+
+	for (; d && *s; s++) {
+		if (s[0] == '\\' && s[1] == 'x' && hexval(s[2]) >= 0 &&
+		    hexval(s[3]) >= 0) {
+			*o++ = (char)(hexval(s[2]) << 4 | hexval(s[3]));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	if (d)
+		*o = '\0';
+	return d;
 }
 
 static void dbg_destroy(void *inst)
@@ -71,7 +99,7 @@ static int dbg_create(gs_config *cfg, void **out)
 	d->append = dup(d->append_s);
 	d->insert = dup(d->insert_s);
 	d->set_text = dup(d->set_text_s);
-	d->reason = dup(reason);
+	d->reason = unhex(reason);
 	d->name = dup(gs_config_instance(cfg));
 	/* A setting lost to a failed allocation would change the verdict. */
 	if ((d->append_s && !d->append) || (reason && !d->reason) ||

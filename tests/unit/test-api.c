@@ -132,6 +132,11 @@ int main(void)
 	is_int(gs_call_add_message(c, "robot", "a", 1, &err), GS_EINVAL,
 	       "unknown role refused");
 	gs_free(err);
+	is_int(gs_call_set_model(c, ""), GS_EINPUT, "an empty model refused");
+	is_int(gs_call_set_model(c, "m\xc3"), GS_EINPUT,
+	       "a model of invalid UTF-8 refused");
+	is_int(gs_call_set_model(c, "mistral-\xc3\xa9"), GS_OK,
+	       "a UTF-8 model taken");
 	gs_call_free(c);
 
 	/* One stack, four threads: same results as one by one. */
