@@ -176,6 +176,14 @@ static const char *line_text(const char *s, size_t len, cJSON **root,
 			 "\"text\"");
 		return NULL;
 	}
+	/* as --json does: parsers disagree on which of two counts */
+	for (cJSON *k = t->next; k; k = k->next)
+		if (k->string && !strcmp(k->string, "text")) {
+			snprintf(why, whylen, "key \"text\" appears twice; "
+				 "refused, since JSON parsers disagree on "
+				 "which one counts");
+			return NULL;
+		}
 	return t->valuestring;
 }
 

@@ -20,6 +20,15 @@ like "$(out | sed -n 5p)" 'NUL character' "jsonl: NUL escape refused"
 like "$(out | sed -n 6p)" '"verdict":"error"' "jsonl: empty line is an error line"
 like "$(out | sed -n 7p)" '"text":"six+req"' "jsonl: last line"
 
+# "text" twice: which one a parser takes differs, so neither is (as --json).
+printf '%s\n' '{"text":"a","text":"b"}' '{"text":"a","other":1}' >"$T/in"
+	gsf filter --jsonl -s "$STACKS/append.ini"
+like "$(out | sed -n 1p)" 'line 1: key \"text\" appears twice' \
+	"jsonl: a repeated text key refused"
+like "$(out | sed -n 1p)" '{"text":null,"verdict":"error"' \
+	"jsonl: a repeated text key: no text"
+like "$(out | sed -n 2p)" '"text":"a+req"' "jsonl: other keys are let be"
+
 printf '%s\n' '{"text":"x"}' >"$T/in"
 	gsf filter --jsonl -s "$STACKS/control-required-continues.ini"
 is "$(out)" '{"text":null,"verdict":"rejected","reason":"reason-a","filters":[{"name":"a","verdict":"rejected","count":0},{"name":"b","verdict":"modified","count":1}]}' \
