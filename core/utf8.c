@@ -2,7 +2,9 @@
 /* utf8.c - UTF-8 validation and counting.  Every text is checked on the
  * way in and again after each filter that replaces it, so the ASCII fast
  * paths read 32 or 64 bytes at a time: most model traffic is ASCII, and
- * these loops then run near memory speed. */
+ * these loops then run near memory speed.  Where a block is not all ASCII
+ * (a name, a quote, an emoji), AVX2 checks it 32 bytes a step as well;
+ * the byte loop finds the exact offset of an error and takes the tail. */
 #include "internal.h"
 #include <stdint.h>
 #include <string.h>
@@ -50,6 +52,141 @@ static size_t ascii_span_avx2(const unsigned char *s, size_t i, size_t len,
 		i += 64;
 	}
 	return i;
+}
+
+/* Validating 32 bytes at once: each byte is judged by the byte before
+ * it (both nibbles) and its own high nibble, through three 16-entry
+ * tables whose entries are sets of error kinds (one bit each); a pair is
+ * bad when some kind is in all three of its entries.  Every kind below is
+ * a product of one condition per nibble, which is what makes the AND
+ * exact:
+ *   prev1 hi | prev1 lo  | cur hi   kind
+ *   C-F      | any       | 0-7 C-F  a lead byte without a continuation
+ *   0-7      | any       | 8-B      a continuation after ASCII
+ *   8-B      | any       | 8-B      two continuations (see below)
+ *   C        | 0-1       | 8-B      overlong 2-byte (C0, C1)
+ *   E        | 0         | 8-9      overlong 3-byte
+ *   E        | D         | A-B      a UTF-16 surrogate
+ *   F        | 0, 5-F    | 8        overlong 4-byte, or past U+10FFFF
+ *   F        | 4-F       | 9-B      past U+10FFFF
+ * (the last two share a bit: their union holds no valid pair).  Two
+ * continuations in a row are right exactly where the byte two back
+ * starts a 3- or 4-byte sequence, or the one three back a 4-byte one: so
+ * that kind's bit is flipped where those say so, which also flags such a
+ * place that lacks its continuation. */
+#define U8_SHORT 0x01     /* lead byte, no continuation */
+#define U8_LONG 0x02      /* continuation after ASCII */
+#define U8_OVER3 0x04
+#define U8_LARGE 0x08     /* F4 90.., F5.. 90.. */
+#define U8_SURR 0x10
+#define U8_OVER2 0x20
+#define U8_4_80 0x40      /* F0 80..8F, F5.. 80..8F */
+#define U8_CONTS 0x80
+#define U8_ANY (U8_SHORT | U8_LONG | U8_CONTS) /* whatever the low nibble */
+#define U8_X2(...) _mm256_setr_epi8(__VA_ARGS__, __VA_ARGS__)
+
+__attribute__((target("avx2")))
+static __m256i utf8_errors(__m256i in, __m256i prev)
+{
+	const __m256i t1h = U8_X2(
+		U8_LONG, U8_LONG, U8_LONG, U8_LONG,
+		U8_LONG, U8_LONG, U8_LONG, U8_LONG,
+		U8_CONTS, U8_CONTS, U8_CONTS, U8_CONTS,
+		U8_SHORT | U8_OVER2, U8_SHORT,
+		U8_SHORT | U8_OVER3 | U8_SURR,
+		U8_SHORT | U8_LARGE | U8_4_80);
+	const __m256i t1l = U8_X2(
+		(char)(U8_ANY | U8_OVER3 | U8_OVER2 | U8_4_80),
+		(char)(U8_ANY | U8_OVER2), (char)U8_ANY, (char)U8_ANY,
+		(char)(U8_ANY | U8_LARGE),
+		(char)(U8_ANY | U8_LARGE | U8_4_80),
+		(char)(U8_ANY | U8_LARGE | U8_4_80),
+		(char)(U8_ANY | U8_LARGE | U8_4_80),
+		(char)(U8_ANY | U8_LARGE | U8_4_80),
+		(char)(U8_ANY | U8_LARGE | U8_4_80),
+		(char)(U8_ANY | U8_LARGE | U8_4_80),
+		(char)(U8_ANY | U8_LARGE | U8_4_80),
+		(char)(U8_ANY | U8_LARGE | U8_4_80),
+		(char)(U8_ANY | U8_LARGE | U8_4_80 | U8_SURR),
+		(char)(U8_ANY | U8_LARGE | U8_4_80),
+		(char)(U8_ANY | U8_LARGE | U8_4_80));
+	const __m256i t2h = U8_X2(
+		U8_SHORT, U8_SHORT, U8_SHORT, U8_SHORT,
+		U8_SHORT, U8_SHORT, U8_SHORT, U8_SHORT,
+		(char)(U8_LONG | U8_CONTS | U8_OVER2 | U8_OVER3 | U8_4_80),
+		(char)(U8_LONG | U8_CONTS | U8_OVER2 | U8_OVER3 | U8_LARGE),
+		(char)(U8_LONG | U8_CONTS | U8_OVER2 | U8_SURR | U8_LARGE),
+		(char)(U8_LONG | U8_CONTS | U8_OVER2 | U8_SURR | U8_LARGE),
+		U8_SHORT, U8_SHORT, U8_SHORT, U8_SHORT);
+	const __m256i nib = _mm256_set1_epi8(0x0F);
+	/* the 32 bytes one, two and three places back (the first ones from
+	 * the block before) */
+	__m256i cross = _mm256_permute2x128_si256(prev, in, 0x21);
+	__m256i p1 = _mm256_alignr_epi8(in, cross, 15);
+	__m256i p2 = _mm256_alignr_epi8(in, cross, 14);
+	__m256i p3 = _mm256_alignr_epi8(in, cross, 13);
+	__m256i e = _mm256_and_si256(
+		_mm256_and_si256(
+			_mm256_shuffle_epi8(t1h, _mm256_and_si256(
+				_mm256_srli_epi16(p1, 4), nib)),
+			_mm256_shuffle_epi8(t1l, _mm256_and_si256(p1, nib))),
+		_mm256_shuffle_epi8(t2h, _mm256_and_si256(
+			_mm256_srli_epi16(in, 4), nib)));
+	/* nonzero where the byte two back is E0.. or three back F0.. */
+	__m256i third = _mm256_or_si256(
+		_mm256_subs_epu8(p2, _mm256_set1_epi8((char)0xDF)),
+		_mm256_subs_epu8(p3, _mm256_set1_epi8((char)0xEF)));
+
+	return _mm256_xor_si256(e, _mm256_andnot_si256(
+		_mm256_cmpeq_epi8(third, _mm256_setzero_si256()),
+		_mm256_set1_epi8((char)U8_CONTS)));
+}
+
+/* Validates whole 32-byte blocks from the character boundary i while
+ * they are good, noting the first 0 byte on the way when asked (with nul
+ * and *nul_at still len); returns a character boundary up to which all is
+ * valid: the start of the character that the first bad or unread block
+ * cuts, if one does.  An ASCII block only needs the one before it not to
+ * end inside a character (most blocks are ASCII). */
+__attribute__((target("avx2")))
+static size_t utf8_span_avx2(const unsigned char *s, size_t i, size_t len,
+			     int nul, size_t *nul_at)
+{
+	/* a byte of the last three that a character's rest must follow */
+	const __m256i last = _mm256_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1,
+		-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+		-1, -1, -1, -1, -1, (char)0xEF, (char)0xDF, (char)0xBF);
+	__m256i prev = _mm256_setzero_si256(), open = prev, in, e;
+	size_t p = i, k;
+
+	for (; len - p >= 32; p += 32, prev = in) {
+		in = _mm256_loadu_si256((const __m256i *)(s + p));
+		if (!_mm256_movemask_epi8(in)) {
+			if (!_mm256_testz_si256(open, open))
+				break;
+		} else {
+			e = utf8_errors(in, prev);
+			if (!_mm256_testz_si256(e, e))
+				break;
+			open = _mm256_subs_epu8(in, last);
+		}
+		if (nul && *nul_at == len) {
+			unsigned z = (unsigned)_mm256_movemask_epi8(
+				_mm256_cmpeq_epi8(in, _mm256_setzero_si256()));
+
+			if (z)
+				*nul_at = p + (size_t)__builtin_ctz(z);
+		}
+	}
+	/* a lead byte in the last three read may start a character that
+	 * runs on past p: the byte loop takes it again from there */
+	for (k = 1; k <= 3 && p - i >= k; k++) {
+		if (s[p - k] >= 0xC0)
+			return p - k;
+		if (s[p - k] < 0x80)
+			break;
+	}
+	return p;
 }
 
 /* Code points in s[0..len): bytes that are not 10xxxxxx, that is, not
@@ -108,6 +245,11 @@ static size_t check(const unsigned char *s, size_t i, size_t len, int nul,
 		if (i >= slow) {
 			size_t j = ascii_span(s, i, len, nul && *nul_at == len);
 
+#ifdef GS_AVX2
+			if (j == i && len - i >= 32 &&
+			    __builtin_cpu_supports("avx2"))
+				j = utf8_span_avx2(s, i, len, nul, nul_at);
+#endif
 			if (j != i) {
 				i = j;
 				continue;

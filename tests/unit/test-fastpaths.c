@@ -172,6 +172,117 @@ static void test_utf8(void)
 	is_int(bad_check, 0, "utf8: a sequence at every offset");
 }
 
+/* The 32-byte checks of blocks that are not all ASCII (AVX2): every pair
+ * of bytes, and four of those that start, end or bound sequences, each
+ * around a block's edge, in ASCII and among other sequences; and texts
+ * dense with sequences and bad bytes.  Also through the input check,
+ * whose NUL search shares the pass. */
+static void test_utf8_blocks(void)
+{
+	/* the bytes each table tells apart (the ends of each range) */
+	static const unsigned char pick[] = { 0x00, 0x41, 0x80, 0x8F, 0x90,
+		0x9F, 0xA0, 0xBF, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0,
+		0xF4, 0xF5, 0xFF };
+	const char *pass = getenv("GS_PASS");
+	int slow = pass && !strcmp(pass, "valgrind");
+	static const char *const fill[] = { "a", "\xc3\xa9", "\xe2\x82\xac",
+		"\xf0\x9f\x99\x82" };
+	enum { NP = sizeof pick };
+	unsigned char s[160];
+	size_t len = 96; /* the edges of 32-byte blocks at 32 and 64 */
+	long bad = 0, badnul = 0, n = 0;
+
+	/* under valgrind: one filler, one place across the edge */
+	for (size_t f = 0; f < (slow ? 2u : 4u); f += slow ? 2 : 1) {
+		size_t fl = strlen(fill[f]), j;
+
+		for (j = 0; j + fl <= len; j += fl) /* valid filler */
+			memcpy(s + j, fill[f], fl);
+		memset(s + j, 'a', len - j);
+		for (size_t at = slow ? 31 : 29; at <= 32; at++) {
+			unsigned char keep[4];
+
+			memcpy(keep, s + at, 4);
+			for (unsigned a = 0; a < 256; a++)
+				for (unsigned b = 0; b < 256; b++) {
+					s[at] = (unsigned char)a;
+					s[at + 1] = (unsigned char)b;
+					n++;
+					if (gs_utf8_check((char *)s, len) !=
+					    ref_check(s, len))
+						bad++;
+				}
+			for (unsigned q = 0; q < NP * NP * NP * NP; q++) {
+				char *err = NULL, exp[80];
+				size_t want;
+				unsigned char *z;
+
+				s[at] = pick[q % NP];
+				s[at + 1] = pick[q / NP % NP];
+				s[at + 2] = pick[q / NP / NP % NP];
+				s[at + 3] = pick[q / NP / NP / NP];
+				want = ref_check(s, len);
+				n++;
+				if (gs_utf8_check((char *)s, len) != want)
+					bad++;
+				/* the input check: UTF-8 and the first NUL in
+				 * one pass */
+				z = memchr(s, 0, len);
+				if (want < len)
+					snprintf(exp, sizeof exp, "input: invalid "
+						 "UTF-8 at byte %zu", want);
+				else if (z)
+					snprintf(exp, sizeof exp, "input: NUL "
+						 "byte at offset %zu; text may "
+						 "not contain NUL",
+						 (size_t)(z - s));
+				else
+					exp[0] = '\0';
+				gs_json_check((char *)s, len, 0, &err);
+				if (exp[0] ? !err || strcmp(err, exp)
+					   : err != NULL)
+					badnul++;
+				gs_free(err);
+			}
+			memcpy(s + at, keep, 4);
+		}
+	}
+	is_int(bad, 0, "utf8 blocks: every pair, and four of %d bytes, across "
+	       "a block's edge (%ld texts)", NP, n);
+	is_int(badnul, 0, "utf8 blocks: the input check (UTF-8, then NUL) as "
+	       "the reference");
+	/* dense: a sequence or a bad byte every few bytes */
+	bad = 0;
+	for (int k = 0; k < 20000; k++) {
+		static const char *const piece[] = { "\xc3\xa9", "\xe2\x82\xac",
+			"\xf0\x9f\x99\x82", "\xed\x9f\xbf", "\xf4\x8f\xbf\xbf",
+			"\xee\x80\x80", "x", "yz", "\x80", "\xc3", "\xe2\x82",
+			"\xf0\x9f\x99", "\xed\xa0\x80", "\xf4\x90\x80\x80" };
+		/* mostly valid pieces, so that the first error lies deep */
+		unsigned valid = 6 + (unsigned)(next() % 2), np = 14;
+		size_t i = 0, want;
+
+		len = 32 + next() % 128;
+		while (i < len) {
+			unsigned r = (unsigned)(next() % 1000);
+			const char *p = piece[r < 990 ? r % (valid + 2)
+					      : valid + 2 + r % (np - valid - 2)];
+			size_t pl = strlen(p);
+
+			if (i + pl > len)
+				pl = len - i;
+			memcpy(s + i, p, pl);
+			i += pl;
+		}
+		want = ref_check(s, len);
+		if (gs_utf8_check((char *)s, len) != want ||
+		    (want == len &&
+		     gs_utf8_count((char *)s, len) != ref_count(s, len)))
+			bad++;
+	}
+	is_int(bad, 0, "utf8 blocks: texts dense with sequences and bad bytes");
+}
+
 /* ---- gs_buf_printf --------------------------------------------------- */
 
 static void test_printf(void)
@@ -495,6 +606,7 @@ int main(void)
 	if (!srcdir)
 		srcdir = ".";
 	test_utf8();
+	test_utf8_blocks();
 	test_printf();
 	test_leak();
 	test_jsonl();
