@@ -248,7 +248,9 @@ void ip_scanner_free(ip_scanner *sc);
  * GUARDSTACK_NO_SIMD was not set when it was built): for the tests. */
 int ip_scanner_simd(const ip_scanner *sc);
 /* Asks the scanner to mark these ASCII punctuation characters (bit c %
- * 64 of mask[c / 64]) wherever a view of the text would hold them. */
+ * 64 of mask[c / 64]) wherever a view of the text would hold them.
+ * Characters of the letter stream (letters, digits read as letters, @,
+ * $) are never marked. */
 void ip_scanner_mark(ip_scanner *sc, const uint64_t mask[2]);
 /* Appends every key word occurrence in s[0..len) to out (out->v, or
  * out->p for rules asked for as near), and the marks asked for, notes

@@ -16,7 +16,8 @@
  * AVX-512 (VBMI2), both passes run 64 bytes and 16 letters at a time;
  * the plain loops give the same hits in the same order
  * (tests/unit/test-ip-scan).  Non-ASCII characters are folded as the
- * views fold them, one at a time.
+ * views fold them, one at a time, and each code point's fold is kept for
+ * its next time (sc_memo).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* secure_getenv */
@@ -394,8 +395,11 @@ void ip_scanner_mark(ip_scanner *sc, const uint64_t mask[2])
 {
 	int c;
 
+	/* never a character of the letter stream: the folds kept by
+	 * sc_gather_cp hold only the others */
 	for (c = 0; c < 128; c++) {
-		sc->mark[c] = (uint8_t)(mask[c >> 6] >> (c & 63) & 1);
+		sc->mark[c] = (uint8_t)(mask[c >> 6] >> (c & 63) & 1) &
+			      !ip_stream_ascii[c];
 		sc->marks |= sc->mark[c];
 	}
 }
@@ -493,7 +497,26 @@ typedef struct sc_block {
 	uint64_t gram[SC_BLOCK]; /* its last twelve letters (sc_gram12) */
 	uint8_t in[SC_BLOCK];
 	uint16_t h8[SC_BLOCK];
+	struct sc_memo *memo; /* NULL until a text has a non-ASCII byte */
 } sc_block;
+
+/* Folding a code point (utf8proc's decomposition, the glyph tables)
+ * costs as much as scanning a few hundred ASCII bytes, and text in
+ * another script repeats a few hundred or thousand of them: the block
+ * keeps the folds of SC_MEMO code points, each in the slot of its low
+ * bits (a script's letters are contiguous), with up to SC_MEMO_L letters
+ * and SC_MEMO_M ASCII characters that are no letter (those the scanner
+ * may mark: ip_scanner_mark marks punctuation only).  Longer folds are
+ * not kept. */
+#define SC_MEMO 4096
+#define SC_MEMO_L 6
+#define SC_MEMO_M 4
+typedef struct sc_memo {
+	int32_t cp;      /* 0 for an empty slot: ASCII never comes here */
+	uint8_t n, nm;
+	uint8_t l[SC_MEMO_L];   /* letters, as 1..26 */
+	unsigned char m[SC_MEMO_M];
+} sc_memo;
 
 /* Where the character that starts at s[at] ends. */
 static size_t sc_char_end(const unsigned char *s, size_t len, size_t at);
@@ -924,6 +947,32 @@ static int sc_gather_ascii(const ip_scanner *sc, sc_block *bk,
 	return rc;
 }
 
+/* Keeps the fold ip_stream_cp just left in letters[0..m) and scratch in
+ * slot e, when it fits. */
+static void sc_memo_put(sc_memo *e, int32_t cp, const char *letters,
+			size_t m, const ip_units *scratch)
+{
+	size_t k;
+
+	e->cp = 0;
+	if (m > SC_MEMO_L || (cp >= 0xE0020 && cp <= 0xE007E))
+		return; /* too long, or a tag character (sc_mark_cp) */
+	e->nm = 0;
+	for (k = 0; k < scratch->n; k++) {
+		int32_t c = scratch->v[k].cp;
+
+		if (c < 0 || c >= 0x80 || ip_stream_ascii[c])
+			continue;
+		if (e->nm == SC_MEMO_M)
+			return;
+		e->m[e->nm++] = (unsigned char)c;
+	}
+	for (k = 0; k < m; k++)
+		e->l[k] = sc_code((unsigned char)letters[k]);
+	e->n = (uint8_t)m;
+	e->cp = cp;
+}
+
 /* Gathers the letters one non-ASCII character at s[*i] folds to. */
 static int sc_gather_cp(const ip_scanner *sc, sc_block *bk,
 			const unsigned char *s, size_t len, size_t *i,
@@ -932,17 +981,33 @@ static int sc_gather_cp(const ip_scanner *sc, sc_block *bk,
 	char letters[IP_MARK_MORE];
 	size_t n, k, m;
 	int32_t cp = sc_utf8(s + *i, len - *i, &n);
-	int rc;
+	uint64_t at = bk->n0 + bk->nl - SC_HIST;
+	sc_memo *e;
+	int rc = GS_OK;
 
+	if (!bk->memo) /* no memory for it: fold each time */
+		bk->memo = gs_calloc(SC_MEMO, sizeof *bk->memo);
+	e = bk->memo ? &bk->memo[(uint32_t)cp % SC_MEMO] : NULL;
+	*i += n;
+	if (e && e->cp == cp) {
+		for (k = 0; sc->marks && k < e->nm && rc == GS_OK; k++)
+			if (sc->mark[e->m[k]])
+				rc = sc_mark_put(out, at, e->n, e->m[k]);
+		for (k = 0; k < e->n; k++) {
+			bk->L[bk->nl] = e->l[k];
+			bk->at[bk->nl++] = (uint32_t)(*i - n);
+		}
+		return rc;
+	}
 	rc = ip_stream_cp(scratch, cp, letters, sizeof letters, &m);
+	if (rc == GS_OK && e)
+		sc_memo_put(e, cp, letters, m, scratch);
 	if (rc == GS_OK && sc->marks)
-		rc = sc_mark_cp(sc, scratch, cp, bk->n0 + bk->nl - SC_HIST, m,
-				out);
+		rc = sc_mark_cp(sc, scratch, cp, at, m, out);
 	for (k = 0; k < m && rc == GS_OK; k++) {
 		bk->L[bk->nl] = sc_code((unsigned char)letters[k]);
-		bk->at[bk->nl++] = (uint32_t)*i;
+		bk->at[bk->nl++] = (uint32_t)(*i - n);
 	}
-	*i += n;
 	return rc;
 }
 
@@ -976,8 +1041,11 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 	if (!sc->t4.n && !sc->t8.n)
 		return GS_OK;
 	/* 21 KB: kept with the hits rather than on a caller's stack */
-	if (!(bk = out->blk) && !(bk = out->blk = gs_alloc(sizeof *bk)))
-		return GS_ENOMEM;
+	if (!(bk = out->blk)) {
+		if (!(bk = out->blk = gs_alloc(sizeof *bk)))
+			return GS_ENOMEM;
+		bk->memo = NULL;
+	}
 	memset(bk->L, 0, SC_HIST);
 	memset(bk->at, 0, SC_HIST * sizeof *bk->at);
 	bk->n0 = 0;
@@ -1006,6 +1074,8 @@ void ip_hits_free(ip_hits *h)
 	gs_free(h->m);
 	gs_free(h->found);
 	gs_free(h->fl);
+	if (h->blk)
+		gs_free(h->blk->memo);
 	gs_free(h->blk);
 	memset(h, 0, sizeof *h);
 }

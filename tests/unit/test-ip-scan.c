@@ -570,6 +570,98 @@ static void simd_against_plain(ip_scanner *vec, ip_scanner *plain,
 	ip_hits_free(&b);
 }
 
+/* Non-ASCII code points are folded once and then taken from a memo
+ * kept with the hits: the second time a code point comes, in the same
+ * text, its letters and marks must be those of the first (computed)
+ * time.  Text "a" CP "#" CP "#" with every punctuation mark asked for:
+ * both halves give the same marks, the second shifted by the letters CP
+ * gives; and the letters themselves are a key word's ("tion" from
+ * ligatures and fullwidth forms) found both times. */
+static void memo_same(void)
+{
+	static const int32_t fixed[] = { 0xE9, 0xDF, 0x456, 0x3B1, 0x627,
+		0x905, 0x65E5, 0x1F642, 0x200B, 0x2474, 0x2488, 0x24D0, 0x3392,
+		0xFB01, 0xFB03, 0xE0069, 0xE0023, 0x2126, 0x212B, 0x1D400,
+		0xFF0E, 0x2024, 0x2025, 0x3002 };
+	ip_lits l;
+	ip_scanner *sc = NULL;
+	uint64_t all[2] = { ~0ull, ~0ull };
+	int bad = 0, checked = 0, withmarks = 0, fail = 0;
+
+	memset(&l, 0, sizeof l);
+	if (!ok(ip_lits_add(&l, "tion") == 0 &&
+		ip_scanner_new(&l, 1, NULL, &sc) == 0, "memo: a scanner")) {
+		ip_lits_free(&l);
+		return;
+	}
+	ip_scanner_mark(sc, all);
+	for (int32_t k = 0; k < 24 + 0x10000 / 7 && !fail; k++) {
+		int32_t cp = k < 24 ? fixed[k] : 0x80 + (k - 24) * 7;
+		unsigned char u[4];
+		char buf[64];
+		size_t n = 0, h1, i;
+		ip_hits h;
+
+		if (cp >= 0xD800 && cp < 0xE000)
+			continue;
+		if (cp < 0x800) {
+			u[0] = (unsigned char)(0xC0 | cp >> 6);
+			u[1] = (unsigned char)(0x80 | (cp & 0x3F));
+			n = 2;
+		} else if (cp < 0x10000) {
+			u[0] = (unsigned char)(0xE0 | cp >> 12);
+			u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+			u[2] = (unsigned char)(0x80 | (cp & 0x3F));
+			n = 3;
+		} else {
+			u[0] = (unsigned char)(0xF0 | cp >> 18);
+			u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+			u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+			u[3] = (unsigned char)(0x80 | (cp & 0x3F));
+			n = 4;
+		}
+		/* "ti" CP "on#" CP "on#": with CP "ti"-less, no hit */
+		memcpy(buf, "ti", 2);
+		memcpy(buf + 2, u, n);
+		memcpy(buf + 2 + n, "on#", 3);
+		memcpy(buf + 5 + n, "ti", 2);
+		memcpy(buf + 7 + n, u, n);
+		memcpy(buf + 7 + 2 * n, "on#", 3);
+		memset(&h, 0, sizeof h);
+		if (ip_scanner_run(sc, buf, 10 + 2 * n, &h) < 0) {
+			fail = 1;
+			ip_hits_free(&h);
+			break;
+		}
+		checked++;
+		/* the marks: those of the first half, then the same again */
+		h1 = h.nm / 2;
+		if (h.nm % 2 || h.n % 2)
+			bad++;
+		else
+			for (i = 0; i < h1; i++)
+				/* shifted by the first half's letters: the
+				 * n of its last mark, the '#' */
+				if (h.m[h1 + i].c != h.m[i].c ||
+				    h.m[h1 + i].more != h.m[i].more ||
+				    h.m[h1 + i].n != h.m[i].n + h.m[h1 - 1].n)
+					bad++;
+		/* the hits: as many in each half, the same letters apart */
+		for (i = 0; !(h.n % 2) && i < h.n / 2; i++)
+			if (h.v[h.n / 2 + i].le - h.v[h.n / 2 + i].ls !=
+			    h.v[i].le - h.v[i].ls)
+				bad++;
+		withmarks += h.nm > 2;
+		ip_hits_free(&h);
+	}
+	ok(!fail, "memo: ran");
+	is_int(bad, 0, "memo: a code point's second fold (kept) gives its "
+	       "first's letters and marks (%d code points, %d with marks "
+	       "of their own)", checked, withmarks);
+	ip_scanner_free(sc);
+	ip_lits_free(&l);
+}
+
 static void cleanup(void)
 {
 	size_t k;
@@ -607,6 +699,7 @@ int main(int argc, char **argv)
 	}
 	against_reference(vec, slow ? 200 : 20000);
 	scanners_in_turn(vec);
+	memo_same();
 	setenv("GUARDSTACK_NO_SIMD", "1", 1);
 	if (!ok(ip_scanner_new(lits, nlits, flag, &plain) == 0 &&
 		!ip_scanner_simd(plain), "a scanner without AVX-512")) {
