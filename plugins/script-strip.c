@@ -58,6 +58,30 @@ static int ss_ws(int c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
 }
 
+/* What ends a tag's name, an attribute's name or value, per byte: the
+ * tag loops test one table entry a byte instead of seven compares (a
+ * text of HTML is mostly tags). */
+#define SS_C_WS 1
+#define SS_C_SLASH 2
+#define SS_C_GT 4
+#define SS_C_EQ 8
+#define SS_C_LT 16
+static const uint8_t ss_cls[256] = {
+	['\t'] = SS_C_WS, ['\n'] = SS_C_WS, ['\f'] = SS_C_WS,
+	['\r'] = SS_C_WS, [' '] = SS_C_WS, ['/'] = SS_C_SLASH,
+	['>'] = SS_C_GT, ['='] = SS_C_EQ, ['<'] = SS_C_LT,
+};
+
+/* Whether s[0..n) holds a byte of class `cls`: values and names are
+ * short, and two memchr calls each cost more than this loop. */
+static int ss_has(const char *s, size_t n, unsigned cls)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ss_cls[(unsigned char)s[i]] & cls)
+			return 1;
+	return 0;
+}
+
 static int ss_alpha(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -95,10 +119,15 @@ static int ss_ieq(const char *s, size_t n, const char *w)
 	return !w[i];
 }
 
+/* Whether s[0..n) starts with w (lowercase), case folded.  The first
+ * character first: most names start with none of a list's. */
 static int ss_iprefix(const char *s, size_t n, const char *w)
 {
-	size_t k = strlen(w);
+	size_t k;
 
+	if (!n || ss_lower((unsigned char)s[0]) != (unsigned char)w[0])
+		return 0;
+	k = strlen(w);
 	return n >= k && ss_ieq(s, k, w);
 }
 
@@ -117,11 +146,13 @@ static int ss_index_sig(const char *s, size_t n, const char *const *list,
 			uint64_t sig)
 {
 	int i;
+	unsigned c;
 
 	if (!(sig & ss_sig_bit(s, n)))
 		return -1;
+	c = n ? (unsigned)ss_lower((unsigned char)s[0]) : 0;
 	for (i = 0; list[i]; i++)
-		if (ss_ieq(s, n, list[i]))
+		if ((unsigned char)list[i][0] == c && ss_ieq(s, n, list[i]))
 			return i;
 	return -1;
 }
@@ -293,7 +324,8 @@ static int ss_charref(struct ss_dec *d)
 	if (k == i || k >= n || s[k] != ';')
 		return -1;
 	for (j = 0; j < sizeof ss_refs / sizeof ss_refs[0]; j++)
-		if (strlen(ss_refs[j].name) == k - i &&
+		if (ss_refs[j].name[0] == s[i] &&
+		    strlen(ss_refs[j].name) == k - i &&
 		    !memcmp(ss_refs[j].name, s + i, k - i)) {
 			d->pos = k + 1;
 			if (ss_refs[j].val[1])
@@ -489,6 +521,19 @@ static const char *const ss_css_bad[] = {
 	"import", "\\", "/*", NULL
 };
 
+/* The last characters of ss_css_bad's strings (ASCII): a window can end
+ * in one of them only after one of these.  Made as the module loads. */
+static uint64_t ss_css_last[2];
+
+__attribute__((constructor)) static void ss_css_make(void)
+{
+	for (const char *const *b = ss_css_bad; *b; b++) {
+		unsigned c = (unsigned char)(*b)[strlen(*b) - 1];
+
+		ss_css_last[c >> 6 & 1] |= 1ull << (c & 63);
+	}
+}
+
 static int ss_style_bad(const char *s, size_t n)
 {
 	struct ss_dec d;
@@ -507,6 +552,9 @@ static int ss_style_bad(const char *s, size_t n)
 			w--;
 		}
 		win[w++] = (char)(c < 0x80 ? ss_lower(c) : 0x7f);
+		c = (unsigned char)win[w - 1];
+		if (!(ss_css_last[c >> 6] >> (c & 63) & 1))
+			continue;
 		for (i = 0; ss_css_bad[i]; i++) {
 			size_t k = strlen(ss_css_bad[i]);
 
@@ -637,13 +685,9 @@ static void ss_edit(struct ss_tag *t, size_t a, size_t b, int kind)
 static void ss_note_inner(struct ss_tag *t, const char *s, size_t a,
 			  size_t b)
 {
-	const char *lt;
-
-	while (a < b && (lt = memchr(s + a, '<', b - a))) {
-		if (t->ninner <= SS_MAX_INNER)
-			t->inner[t->ninner++] = (size_t)(lt - s);
-		a = (size_t)(lt - s) + 1;
-	}
+	for (; a < b; a++)
+		if (s[a] == '<' && t->ninner <= SS_MAX_INNER)
+			t->inner[t->ninner++] = a;
 }
 
 /* Decides one attribute: name s[ns..ne), value s[vs..ve) (has_value),
@@ -682,7 +726,7 @@ static void ss_attr(const struct ss *cf, const char *s, size_t n,
 		return;
 	}
 	ss_note_inner(t, s, ns, ne);
-	if (vlen && (memchr(v, '<', vlen) || memchr(v, '>', vlen)))
+	if (ss_has(v, vlen, SS_C_LT | SS_C_GT))
 		ss_edit(t, vs, ve, SS_E_ESCAPE);
 }
 
@@ -703,8 +747,8 @@ static int ss_parse_tag(const struct ss *cf, const char *s, size_t n,
 	t->endtag = s[i] == '/';
 	i += (size_t)t->endtag;
 	t->name = i;
-	while (i < n && !ss_ws((unsigned char)s[i]) && s[i] != '/' &&
-	       s[i] != '>')
+	while (i < n && !(ss_cls[(unsigned char)s[i]] &
+			  (SS_C_WS | SS_C_SLASH | SS_C_GT)))
 		i++;
 	t->name_end = i;
 	ss_note_inner(t, s, t->name, i);
@@ -733,8 +777,8 @@ static int ss_parse_tag(const struct ss *cf, const char *s, size_t n,
 		ns = i;
 		if (s[i] == '=')
 			i++;
-		while (i < n && !ss_ws((unsigned char)s[i]) && s[i] != '/' &&
-		       s[i] != '>' && s[i] != '=')
+		while (i < n && !(ss_cls[(unsigned char)s[i]] &
+				  (SS_C_WS | SS_C_SLASH | SS_C_GT | SS_C_EQ)))
 			i++;
 		ne = end = i;
 		/* after attribute name */
@@ -761,8 +805,8 @@ static int ss_parse_tag(const struct ss *cf, const char *s, size_t n,
 				vs = ve = end = j; /* missing value */
 			} else {
 				vs = j;
-				while (j < n && !ss_ws((unsigned char)s[j]) &&
-				       s[j] != '>')
+				while (j < n && !(ss_cls[(unsigned char)s[j]] &
+						  (SS_C_WS | SS_C_GT)))
 					j++;
 				if (j >= n)
 					return 0;
