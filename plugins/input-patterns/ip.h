@@ -63,6 +63,8 @@ typedef struct ip_units {
 	size_t n, cap;
 	int tag_run;        /* last unit came from a tag character */
 	uint32_t tag_os, tag_oe;
+	struct ip_fold_memo *memo; /* ip_normalise's folds of code points
+				    * seen (normalise.c), or NULL */
 } ip_units;
 
 /* A searchable view: UTF-8 text and, per byte, its original span. */

@@ -140,7 +140,7 @@ static int ip_emit(ip_units *u, int32_t cp, uint32_t os, uint32_t oe)
 /* Folds one original code point into units.  Look-alikes are looked up
  * before case folding (where the case still tells H from n) and after it
  * (for mathematical Greek, which NFKC turns into plain Greek). */
-static int ip_fold(ip_units *u, int32_t c, uint32_t os, uint32_t oe)
+static int ip_fold_new(ip_units *u, int32_t c, uint32_t os, uint32_t oe)
 {
 	utf8proc_int32_t d[IP_DECOMP], e[IP_DECOMP];
 	utf8proc_ssize_t nd, ne, i, j;
@@ -180,6 +180,47 @@ static int ip_fold(ip_units *u, int32_t c, uint32_t os, uint32_t oe)
 		for (j = 0; j < ne; j++)
 			if ((rc = ip_emit(u, e[j], os, oe)) < 0)
 				return rc;
+	}
+	return GS_OK;
+}
+
+/* The fold of a code point does not depend on where it stands, and
+ * text in another script repeats a few hundred or thousand of them,
+ * each costing two utf8proc decompositions and several property lookups
+ * (most of a region's time in such text): ip_normalise keeps the units
+ * of IP_MEMO code points, each in the slot of its low bits, when there
+ * are at most IP_MEMO_OUT of them. */
+#define IP_MEMO 2048
+#define IP_MEMO_OUT 6
+struct ip_fold_memo {
+	int32_t cp;   /* 0: an empty slot (ASCII does not come here) */
+	int32_t n;
+	int32_t out[IP_MEMO_OUT];
+};
+
+static int ip_fold(ip_units *u, int32_t c, uint32_t os, uint32_t oe)
+{
+	struct ip_fold_memo *m;
+	size_t first = u->n, k;
+	int rc;
+
+	if (c < 0x80 || !u->memo)
+		return ip_fold_new(u, c, os, oe);
+	m = &u->memo[(uint32_t)c % IP_MEMO];
+	if (m->cp == c) {
+		for (k = 0; k < (size_t)m->n; k++)
+			if ((rc = ip_units_put(u, m->out[k], os, oe)) < 0)
+				return rc;
+		return GS_OK;
+	}
+	if ((rc = ip_fold_new(u, c, os, oe)) < 0)
+		return rc;
+	m->cp = 0;
+	if (u->n - first <= IP_MEMO_OUT) {
+		for (k = first; k < u->n; k++)
+			m->out[k - first] = u->v[k].cp;
+		m->n = (int32_t)(u->n - first);
+		m->cp = c;
 	}
 	return GS_OK;
 }
@@ -280,6 +321,8 @@ int ip_normalise(const char *s, size_t len, ip_units *u)
 		} else {
 			n = utf8proc_iterate(p + i,
 					     (utf8proc_ssize_t)(len - i), &c);
+			if (!u->memo) /* without memory for it: no memo */
+				u->memo = gs_calloc(IP_MEMO, sizeof *u->memo);
 		}
 
 		if (n <= 0) { /* the core hands over valid UTF-8 only */
@@ -881,6 +924,7 @@ int ip_view_ascii(ip_view *v, const char *s, size_t len)
 void ip_units_free(ip_units *u)
 {
 	gs_free(u->v);
+	gs_free(u->memo);
 	memset(u, 0, sizeof *u);
 }
 

@@ -1016,7 +1016,7 @@ int ip_scanner_run(const ip_scanner *sc, const char *text, size_t len,
 {
 	const unsigned char *s = (const unsigned char *)text;
 	sc_block *bk;
-	ip_units scratch = { NULL, 0, 0, 0, 0, 0 };
+	ip_units scratch = { NULL, 0, 0, 0, 0, 0, NULL };
 	size_t i = 0;
 	int rc = GS_OK;
 

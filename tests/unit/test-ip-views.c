@@ -255,6 +255,99 @@ static void plain_starts(void)
 	   "prose (%ld of 50000)", whole);
 }
 
+/* ip_normalise keeps the fold of each non-ASCII code point it met (a
+ * memo in the units): on a text where code points repeat, the units must
+ * be those of folding each character on its own in fresh units, offsets
+ * moved along. */
+static void utf8_put(char *out, size_t *n, int32_t cp)
+{
+	if (cp < 0x80) {
+		out[(*n)++] = (char)cp;
+	} else if (cp < 0x800) {
+		out[(*n)++] = (char)(0xC0 | cp >> 6);
+		out[(*n)++] = (char)(0x80 | (cp & 0x3F));
+	} else if (cp < 0x10000) {
+		out[(*n)++] = (char)(0xE0 | cp >> 12);
+		out[(*n)++] = (char)(0x80 | (cp >> 6 & 0x3F));
+		out[(*n)++] = (char)(0x80 | (cp & 0x3F));
+	} else {
+		out[(*n)++] = (char)(0xF0 | cp >> 18);
+		out[(*n)++] = (char)(0x80 | (cp >> 12 & 0x3F));
+		out[(*n)++] = (char)(0x80 | (cp >> 6 & 0x3F));
+		out[(*n)++] = (char)(0x80 | (cp & 0x3F));
+	}
+}
+
+static void memo_folds(void)
+{
+	static char text[4096];
+	int32_t pool[600];
+	ip_units warm, one;
+	ip_unit want[8192];
+	int bad = 0, texts = 0, fail = 0;
+	const char *pass = getenv("GS_PASS");
+	int count = pass && !strcmp(pass, "valgrind") ? 20 : 300;
+
+	memset(&warm, 0, sizeof warm);
+	memset(&one, 0, sizeof one);
+	/* letters, look-alikes, ligatures, marks, spaces, invisibles, wide
+	 * forms, CJK, emoji; no tag characters (a run of them is read
+	 * together) and no surrogates */
+	for (int k = 0; k < 600; k++) {
+		int32_t c;
+
+		do
+			c = k < 40 ? 0x80 + (int32_t)(next() % 0x580)
+			    : k < 80 ? 0x2000 + (int32_t)(next() % 0x100)
+			    : k < 120 ? 0xFB00 + (int32_t)(next() % 0x500)
+			    : (int32_t)(0x80 + next() % 0x1FF80);
+		while ((c >= 0xD800 && c < 0xE000) || (c >= 0xE0000));
+		pool[k] = c;
+	}
+	for (int t = 0; t < count && !fail; t++) {
+		size_t n = 0, nw = 0;
+
+		while (n + 8 < sizeof text && nw + 40 < 8192) {
+			int32_t c = next() % 4 ? pool[next() % (t % 3 ? 40
+								 : 600)]
+					       : (int32_t)('a' + next() % 26);
+			size_t at = n;
+
+			utf8_put(text, &n, c);
+			if (ip_normalise(text + at, n - at, &one) < 0) {
+				fail = 1;
+				break;
+			}
+			for (size_t k = 0; k < one.n && nw < 8192; k++) {
+				want[nw] = one.v[k];
+				want[nw].os += (uint32_t)at;
+				want[nw++].oe += (uint32_t)at;
+			}
+			ip_units_free(&one); /* no memo: each fold computed */
+		}
+		if (fail || ip_normalise(text, n, &warm) < 0) {
+			fail = 1;
+			break;
+		}
+		texts++;
+		if (warm.n != nw) {
+			bad++;
+			continue;
+		}
+		for (size_t k = 0; k < nw; k++)
+			if (warm.v[k].cp != want[k].cp ||
+			    warm.v[k].os != want[k].os ||
+			    warm.v[k].oe != want[k].oe) {
+				bad++;
+				break;
+			}
+	}
+	ok(!fail, "memo: ran");
+	is_int(bad, 0, "memo: folds kept between texts give the units of "
+	       "folding each character afresh (%d texts)", texts);
+	ip_units_free(&warm);
+}
+
 int main(void)
 {
 	fixed();
@@ -264,5 +357,6 @@ int main(void)
 	ip_view_free(&ref);
 	ip_view_free(&fast);
 	ip_view_free(&joined);
+	memo_folds();
 	return done_testing();
 }
