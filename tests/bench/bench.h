@@ -39,6 +39,14 @@ void chat_free(struct chat *c);
 /* Appends s as a JSON string literal (quotes included). */
 int json_quote(gs_buf *b, const char *s, size_t len);
 
+/* ---- shapes.c: texts unlike the corpus's prose ---------------------- */
+
+enum { SHAPE_SCRIPTS, SHAPE_HTML, SHAPE_RECORDS, SHAPE_MAIL, SHAPE_N };
+extern const char *const shape_names[SHAPE_N];
+/* Appends about n bytes of one shape of text to b (valid UTF-8, no NUL,
+ * ending on a whole line), from seed. */
+int shape_make(gs_buf *b, size_t n, int shape, uint64_t seed);
+
 /* ---- naive.c: the straightforward filters of issue 3 ----------------- */
 
 struct naive;

@@ -6,7 +6,7 @@
  *            [--mb N] [--runs N] [--quick] [--check-only] [--no-naive]
  *            [--prompts DIR]
  *            [--only STACK[/PHASE] | latency | load | cli | prompts |
- *             scaling]
+ *             scaling | shapes]
  *   gs-bench [--mb N] --write-corpus FILE
  *
  * --quick is --mb 8 --runs 3 and fewer calls; --only runs one stack (or
@@ -25,6 +25,9 @@
  *     synthetic rules added to the shipped ones;
  *   - with --prompts DIR (tests/data): input-patterns per prompt on the
  *     test corpora, real prompts rather than generated filler;
+ *   - the same throughput on four other shapes of text (shapes.c: other
+ *     scripts, a page of tags, CSV and log records, mail headers), where
+ *     slow paths that the prose hardly takes show;
  *   - with --cli: `guardstack filter --jsonl` lines per second as a whole
  *     process, and the CLI's peak RSS on 10 and 50 MB of plain text (whole,
  *     and with --stream) and of JSON lines.
@@ -604,6 +607,62 @@ static void throughput(const struct opts *o, const struct corpus *c)
 	naive_free(nv);
 }
 
+/* Throughput on texts of other shapes (shapes.c), 2 MB each: the
+ * single filters and both phases, MB/s, a column per shape.  Not checked
+ * against recorded outputs: the tests check the filters' answers. */
+#define SHAPE_MB 2
+static void shapes(const struct opts *o)
+{
+	struct corpus sc[SHAPE_N];
+	int runs = o->runs < 3 ? o->runs : 3;
+
+	printf("\nThroughput on other shapes of text, MB/s (%d MB each, "
+	       "median of %d): scripts = prose in other scripts; html = a "
+	       "page of tags; records = CSV and log lines; mail = headers "
+	       "full of addresses\n", SHAPE_MB, runs);
+	printf("  %-20s %8s", "stack", "message");
+	for (int k = 0; k < SHAPE_N; k++) {
+		memset(&sc[k], 0, sizeof sc[k]);
+		if (shape_make(&sc[k].text, SHAPE_MB * 1000000u, k,
+			       SEED + (uint64_t)k) < 0 ||
+		    pieces_cut(sc[k].text.data, sc[k].text.len, REQ_PIECE,
+			       &sc[k].req) < 0 ||
+		    pieces_cut(sc[k].text.data, sc[k].text.len, RESP_PIECE,
+			       &sc[k].resp) < 0)
+			die("out of memory");
+		printf(" %8s", shape_names[k]);
+	}
+	printf("\n");
+	for (size_t i = 0; i < NBSTACKS; i++) {
+		const struct bstack *b = &bstacks[i];
+		gs_stack *st;
+
+		if (!strcmp(b->file, NO_IP))
+			continue;
+		st = load(o, b->file);
+		printf("  %-20s %6zu B", b->label, b->piece);
+		for (int k = 0; k < SHAPE_N; k++) {
+			double ts[50];
+
+			for (int r = 0; r < runs; r++)
+				ts[r] = run_stack(st, b->phase,
+						  sc[k].text.data,
+						  pieces_for(&sc[k], b->piece),
+						  NULL, NULL);
+			printf(" %8.0f", (double)sc[k].text.len / 1e6 /
+			       median_of(ts, runs));
+		}
+		printf("\n");
+		fflush(stdout);
+		gs_stack_free(st);
+	}
+	for (int k = 0; k < SHAPE_N; k++) {
+		pieces_free(&sc[k].req);
+		pieces_free(&sc[k].resp);
+		gs_buf_free(&sc[k].text);
+	}
+}
+
 /* The prompts of a corpus file of tests/data (one a line, "\\n" for a
  * line break, # comments) appended to t, their ends recorded in p. */
 static size_t prompts_read(const char *path, gs_buf *t, size_t **off,
@@ -1108,7 +1167,8 @@ static char *make_no_ip(const char *dir)
 static int part(const struct opts *o, const char *name)
 {
 	static const char *const parts[] = { "latency", "load", "cli",
-					     "prompts", "scaling", NULL };
+					     "prompts", "scaling", "shapes",
+					     NULL };
 
 	if (!name) {
 		for (int i = 0; parts[i]; i++)
@@ -1170,7 +1230,7 @@ static void usage(void)
 		"[--update]] [--cli GUARDSTACK] [--mb N] [--runs N] "
 		"[--quick] [--check-only]\n"
 		"  [--prompts DIR] [--only STACK[/PHASE] | latency | load | "
-		"cli | prompts | scaling] "
+		"cli | prompts | scaling | shapes] "
 		"[--no-naive] [--write-corpus FILE] [--text FILE]\n");
 	exit(2);
 }
@@ -1277,6 +1337,8 @@ int main(int argc, char **argv)
 		}
 		if (o.prompts && part(&o, "prompts"))
 			prompts(&o);
+		if (!o.text && part(&o, "shapes"))
+			shapes(&o);
 		if (part(&o, "scaling"))
 			scaling(&o, &c, scratch);
 		if (part(&o, "load"))
