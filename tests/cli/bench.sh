@@ -45,6 +45,16 @@ is "$rc" 2 "--text of a missing file: exit 2"
 like "$(err)" "$T/none: No such file or directory" \
 	"--text of a missing file: said"
 
+# The shapes section: a figure for every filter on each of four texts.
+bench --only shapes --runs 1 --mb 1 --no-naive
+is "$rc" 0 "--only shapes: exit 0"
+is "$(out | grep -c "message  *scripts  *html  *records  *mail")" 1 \
+	"--only shapes: four columns"
+rows=$(out | awk '/other shapes/ { on = 1; next }
+	on && / B / { n = 0; for (i = NF - 3; i <= NF; i++) n += $i > 0; if (n == 4) ok++ }
+	END { print ok + 0 }')
+is "$rows" 11 "--only shapes: eleven rows, each with four figures above 0"
+
 # An option it does not know: the usage line and exit 2, not a crash
 # (the usage was once written before its stream was set).
 bench --no-such-option
