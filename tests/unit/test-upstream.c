@@ -219,13 +219,16 @@ static void test_rotation(void)
 
 	setenv("UT_A", "sk-unit-A", 1);
 	setenv("UT_B", "sk-unit-B", 1);
-	if (new_client(&u, "ok", "env:UT_A,env:UT_B", "1") < 0) {
+	/* rotate after 3 s, sleep 3.2: the third request must come within
+	 * 2.8 s of the second, which it does even under ThreadSanitizer on
+	 * a busy machine (with 1 s and 1.2 s it once did not) */
+	if (new_client(&u, "ok", "env:UT_A,env:UT_B", "3") < 0) {
 		ok(0, "client for rotation");
 		return;
 	}
 	for (int i = 0; i < 3; i++) {
 		if (i == 1) {
-			struct timespec ts = { 1, 200000000 };
+			struct timespec ts = { 3, 200000000 };
 			nanosleep(&ts, NULL);
 		}
 		gs_upstream_post(u, body, strlen(body), &r, NULL);
