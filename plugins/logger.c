@@ -10,12 +10,15 @@
  * Sinks: `file` (appended with one write(2) per line, so concurrent
  * writers never interleave), `syslog` (a datagram to the local syslog
  * socket, sent by this plugin itself: openlog() would change the host
- * process's global ident) and `stderr`, the default.
+ * process's global ident) and `stderr`, the default.  A file the lines
+ * cannot be written to (disk full, a file size limit, an I/O error) is
+ * said once on stderr: an audit log must not fail unseen.
  */
 #include <guardstack/plugin.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +55,8 @@ struct lg {
 	int facility;
 	int to_stderr;
 	char *self;        /* our own instance name, left out of "filters" */
+	char *path;        /* the file's, for the one warning */
+	atomic_int lost;   /* a write to the file failed (warned once) */
 };
 
 /* ---- JSON ------------------------------------------------------------- */
@@ -325,8 +330,9 @@ static int lg_line(const struct lg *lg, const gs_call_info *info, gs_buf *b)
 
 /* One write(2) for the whole line: with O_APPEND the kernel places it
  * at the end atomically, so lines from other processes never land inside
- * it.  A short write (disk full) is finished, not repeated. */
-static void lg_write(int fd, const char *s, size_t len)
+ * it.  A short write (disk full) is finished, not repeated.  0, or the
+ * errno of the failure (ENOSPC for a write that wrote nothing). */
+static int lg_write(int fd, const char *s, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, s, len);
@@ -334,10 +340,29 @@ static void lg_write(int fd, const char *s, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return; /* nowhere left to report it */
+			return n < 0 ? errno : ENOSPC;
 		s += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+/* The first failed write to the log file is said on stderr, once per
+ * instance (threads share it), with the file and the error: no content,
+ * no key. */
+static void lg_lost(struct lg *lg, int err)
+{
+	char msg[512];
+	int n;
+
+	if (atomic_exchange(&lg->lost, 1))
+		return;
+	n = snprintf(msg, sizeof msg, "guardstack: logger [%s]: writing %s "
+		     "failed: %s; log lines are being lost (said once)\n",
+		     lg->self ? lg->self : "logger", lg->path, strerror(err));
+	if (n > 0)
+		(void)lg_write(STDERR_FILENO, msg, (size_t)n < sizeof msg
+			       ? (size_t)n : sizeof msg - 1);
 }
 
 /* RFC 3164 framing as the local syslog daemons expect it:
@@ -361,19 +386,20 @@ static void lg_syslog(const struct lg *lg, const char *line, size_t len)
 
 static void lg_finish(void *instance, gs_ctx *ctx, const gs_call_info *info)
 {
-	const struct lg *lg = instance;
+	struct lg *lg = instance;
 	gs_buf b = GS_BUF_INIT;
+	int err;
 
 	if (!info || lg_line(lg, info, &b) < 0 || !b.len) {
 		gs_buf_free(&b);
 		return;
 	}
-	if (lg->fd >= 0)
-		lg_write(lg->fd, b.data, b.len);
+	if (lg->fd >= 0 && (err = lg_write(lg->fd, b.data, b.len)) != 0)
+		lg_lost(lg, err);
 	if (lg->sock >= 0)
 		lg_syslog(lg, b.data, b.len);
 	if (lg->to_stderr)
-		lg_write(STDERR_FILENO, b.data, b.len);
+		(void)lg_write(STDERR_FILENO, b.data, b.len);
 	gs_buf_free(&b);
 }
 
@@ -390,6 +416,7 @@ static void lg_destroy(void *instance)
 	if (lg->sock >= 0)
 		close(lg->sock);
 	gs_free(lg->self);
+	gs_free(lg->path);
 	gs_free(lg);
 }
 
@@ -436,6 +463,7 @@ static int lg_create(gs_config *cfg, void **instance)
 
 	if (!lg)
 		return GS_ENOMEM;
+	atomic_init(&lg->lost, 0);
 	lg->fd = lg->sock = -1;
 	if ((rc = gs_config_path(cfg, "file", &path)) < 0 ||
 	    (rc = gs_config_bool(cfg, "syslog", 0, &use_syslog)) < 0 ||
@@ -452,6 +480,10 @@ static int lg_create(gs_config *cfg, void **instance)
 	}
 	if (path && (rc = lg_open(lg, cfg, path)) < 0)
 		goto fail;
+	if (path && !(lg->path = gs_strndup(path, strlen(path)))) {
+		rc = GS_ENOMEM;
+		goto fail;
+	}
 	if (use_syslog) {
 		const char *to = sock ? sock : "/dev/log";
 

@@ -187,4 +187,21 @@ is "$("$JQ" check <"$T/line")" 1 "syslog: the message is the JSON line"
 is "$(field filters.0.verdict)" "pass" "syslog: the call's line"
 unlike "$msg" "$CANARY" "syslog: no content"
 
+# ---- a file the lines cannot be written to: said once, on stderr -------
+# (a file size limit of 0 with SIGXFSZ ignored: every write fails with
+# EFBIG; stdout to /dev/null and stderr to a pipe, which the limit spares)
+printf '[logger]\nfile = full.log\n' >"$T/full.ini"
+: >"$T/full.log"
+chmod 600 "$T/full.log"
+printf '{"text":"a"}\n{"text":"b"}\n{"text":"c"}\n' >"$T/in"
+full=$( (trap '' XFSZ; ulimit -f 0
+	"$GS_BIN" filter --jsonl -s "$T/full.ini" <"$T/in" 2>&1 >/dev/null
+	echo "rc=$?") )
+like "$full" "rc=0" "unwritable log: the calls still run (exit 0)"
+is "$(printf '%s\n' "$full" | grep -c 'log lines are being lost')" 1 \
+	"unwritable log: said once for three lines"
+like "$full" "logger [logger]: writing $T/full.log failed: File too large" \
+	"unwritable log: which file and why"
+unlike "$full" "$KEY" "unwritable log: no key in the message"
+
 done_testing
