@@ -75,6 +75,9 @@ void cli_chunker_free(struct cli_chunker *k);
  * -EXIT_RUNTIME after printing why. */
 int cli_chunk_next(struct cli_chunker *k, const char **s, size_t *len);
 void cli_err(const char *fmt, ...) GS_PRINTF(1, 2);
+/* Says a write to stdout failed, and why (errno), and returns
+ * EXIT_RUNTIME. */
+int cli_stdout_failed(void);
 /* Installs handlers that report a crash on stderr before the signal ends
  * the process (see io.c). */
 void cli_on_crash(void);

@@ -82,17 +82,14 @@ static int run_one(const struct cli_opts *o, gs_stack *st, const char *in,
 				ret = EXIT_RUNTIME;
 			} else if (t.len &&
 				   fwrite(t.data, 1, t.len, stdout) != t.len) {
-				cli_err("writing stdout failed");
-				ret = EXIT_RUNTIME;
+				ret = cli_stdout_failed();
 			}
 			gs_buf_free(&t);
 		}
 	}
 	gs_call_free(c);
-	if (fflush(stdout) != 0 && ret == EXIT_PASS) {
-		cli_err("writing stdout failed");
-		ret = EXIT_RUNTIME;
-	}
+	if (fflush(stdout) != 0 && ret == EXIT_PASS)
+		ret = cli_stdout_failed();
 stopped:
 	if (ret != EXIT_PASS && k) {
 		/* What came before is out already; say where it stopped. */
@@ -146,8 +143,7 @@ static int run_jsonl(const struct cli_opts *o, gs_stack *st)
 			break;
 		}
 		if (fwrite(line.data, 1, line.len, stdout) != line.len) {
-			cli_err("writing stdout failed");
-			ret = EXIT_RUNTIME;
+			ret = cli_stdout_failed();
 			break;
 		}
 	}
@@ -158,10 +154,8 @@ static int run_jsonl(const struct cli_opts *o, gs_stack *st)
 	cli_lines_free(&lines);
 	gs_buf_free(&in);
 	gs_buf_free(&line);
-	if (fflush(stdout) != 0 && !ret) {
-		cli_err("writing stdout failed");
-		ret = EXIT_RUNTIME;
-	}
+	if (fflush(stdout) != 0 && !ret)
+		ret = cli_stdout_failed();
 	return ret;
 }
 

@@ -168,10 +168,8 @@ int cmd_run(const struct cli_opts *o)
 		} else {
 			print_answer(c);
 		}
-		if (fflush(stdout) != 0) {
-			cli_err("writing stdout failed");
-			ret = EXIT_RUNTIME;
-		}
+		if (fflush(stdout) != 0)
+			ret = cli_stdout_failed();
 	}
 verbose:
 	if (o->verbose)

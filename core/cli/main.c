@@ -3,6 +3,7 @@
 #include "config.h"
 #include "cli.h"
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,10 @@ int main(int argc, char **argv)
 	int c, all = 0, stack_set = 0;
 
 	cli_on_crash();
+	/* Past a file size limit (ulimit -f) a write fails with EFBIG and
+	 * is reported (exit 3; the logger says so for its file) instead of
+	 * SIGXFSZ ending the process without a word. */
+	signal(SIGXFSZ, SIG_IGN);
 	/* Options may come before or after the command. */
 	while ((c = getopt_long(argc, argv, "s:p:m:vhV", longopts, NULL)) != -1) {
 		switch (c) {

@@ -3,6 +3,8 @@
  * outcome as an exit status and message, and with -v each filter's part. */
 #include "config.h"
 #include "cli.h"
+#include <errno.h>
+#include <string.h>
 
 int cli_outcome_exit(const gs_call *c, int oc, const char *what)
 {
@@ -39,6 +41,12 @@ void cli_report(const gs_stack *st, const gs_call *c, unsigned phases)
 				r[i].count_unit);
 		fputc('\n', stderr);
 	}
+}
+
+int cli_stdout_failed(void)
+{
+	cli_err("writing stdout failed: %s", strerror(errno));
+	return EXIT_RUNTIME;
 }
 
 int cli_print_json(char *js)

@@ -147,4 +147,21 @@ gs frobnicate
 is "$rc" 2 "unknown command: exit 2"
 like "$(err)" "unknown command 'frobnicate'" "unknown command: message"
 
+# Output that cannot be written: exit 3 and why, not a silent end.  A
+# full device, and a file size limit (which would otherwise end the
+# process with SIGXFSZ and no message); stderr to a pipe, which the limit
+# spares.
+printf 'hello\n' >"$T/in"
+out=$($GS_WRAP "$GS_BIN" filter -s "$STACKS/append.ini" <"$T/in" \
+	2>&1 >/dev/full; echo "rc=$?")
+like "$out" "writing stdout failed: No space left on device" \
+	"stdout on a full device: said, with the reason"
+like "$out" "rc=3" "stdout on a full device: exit 3"
+out=$( (ulimit -f 0
+	"$GS_BIN" filter -s "$STACKS/append.ini" <"$T/in" 2>&1 \
+		>"$T/limited"; echo "rc=$?") )
+like "$out" "writing stdout failed: File too large" \
+	"past a file size limit: said, with the reason"
+like "$out" "rc=3" "past a file size limit: exit 3 (not SIGXFSZ)"
+
 done_testing
