@@ -72,6 +72,10 @@ strict = maybe' "strict = 'maybe': expected yes or no"
 expect_err missing-plugin '[no-such-filter]' \
 	"$T/missing-plugin.ini:1: [no-such-filter]: plugin 'no-such-filter' not found"
 
+expect_err so-suffix '[log]
+module = logger.so' \
+	"plugin 'logger.so' not found: a module name goes without .so (module = logger)"
+
 expect_err bad-module-name '[x]
 module = ../evil' "plugin $T/../evil:"
 
