@@ -345,6 +345,11 @@ int gs__parse_request(struct gs__doc *d, const char *js, size_t len,
 	if (model && !cJSON_IsString(model))
 		return gs__err(err, GS_EINPUT, "request.model: expected a "
 			       "string, got %s", type_name(model));
+	/* as -m and the stack's model =: "" names no model (leave the key
+	 * out for the stack's) */
+	if (model && !model->valuestring[0])
+		return gs__err(err, GS_EINPUT, "request.model: empty; name a "
+			       "model or leave the key out");
 	if (model && !(d->model = gs_strndup(model->valuestring,
 					     strlen(model->valuestring))))
 		return gs__err(err, GS_ENOMEM, "out of memory");

@@ -55,6 +55,8 @@ bad "user without content" '{"messages":[{"role":"user"}]}' \
 	"messages[0].content: missing"
 bad "model type" '{"model":1,"messages":[{"role":"user","content":"x"}]}' \
 	"request.model: expected a string, got a number"
+bad "empty model" '{"model":"","messages":[{"role":"user","content":"x"}]}' \
+	"request.model: empty; name a model or leave the key out"
 bad "NUL escape" '{"messages":[{"role":"user","content":"a\u0000b"}]}' \
 	"NUL character (\\u0000) in a string at byte 40"
 bad "response without choices" '{"id":"x"}' "response.choices: missing" \
