@@ -90,6 +90,7 @@ static char *reader(char *str, int num, void *stream)
 {
 	struct pstate *ps = stream;
 	int c, n = 0;
+	size_t ok;
 
 	if (ps->code)
 		return NULL;
@@ -115,10 +116,9 @@ static char *reader(char *str, int num, void *stream)
 	}
 	str[n] = '\0';
 	/* values reach plugins, logs and the upstream's JSON as they are */
-	if (gs_utf8_check(str, (size_t)n) != (size_t)n) {
+	if ((ok = gs_utf8_check(str, (size_t)n)) != (size_t)n) {
 		perr(ps, GS_EINVAL, "not valid UTF-8 (byte %zu of the line); "
-		     "save the stack file as UTF-8",
-		     gs_utf8_check(str, (size_t)n) + 1);
+		     "save the stack file as UTF-8", ok + 1);
 		return NULL;
 	}
 

@@ -38,6 +38,7 @@ static int valid_module_name(const char *s)
 static int resolve(struct gs__filter *f, char **err)
 {
 	const char *list = gs_default_plugin_path();
+	size_t ml = strlen(f->module);
 	struct stat sb;
 
 	if (strchr(f->module, '/')) {
@@ -77,18 +78,13 @@ static int resolve(struct gs__filter *f, char **err)
 		}
 		p += n + (colon != NULL);
 	}
-	{
-		size_t ml = strlen(f->module);
-
-		/* "logger.so" is the commonest slip: names go without it */
-		if (ml > 3 && !strcmp(f->module + ml - 3, ".so"))
-			return gs__err(err, GS_EPLUGIN,
-				       "%s:%d: [%s]: plugin '%s' not found: "
-				       "a module name goes without .so "
-				       "(module = %.*s)", f->file, f->line,
-				       f->name, f->module, (int)(ml - 3),
-				       f->module);
-	}
+	/* "logger.so" is the commonest slip: names go without it */
+	if (ml > 3 && !strcmp(f->module + ml - 3, ".so"))
+		return gs__err(err, GS_EPLUGIN,
+			       "%s:%d: [%s]: plugin '%s' not found: a module "
+			       "name goes without .so (module = %.*s)",
+			       f->file, f->line, f->name, f->module,
+			       (int)(ml - 3), f->module);
 	return gs__err(err, GS_EPLUGIN,
 		       "%s:%d: [%s]: plugin '%s' not found: no %s.so in %s "
 		       "(bare module names are looked up only in the "

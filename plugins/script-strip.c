@@ -51,16 +51,10 @@ struct ss {
 
 /* ---- character classes ----------------------------------------------- */
 
-static int ss_ws(int c)
-{
-	/* The tokenizer's whitespace; CR counts since input preprocessing
-	 * turns it into LF. */
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
-
 /* What ends a tag's name, an attribute's name or value, per byte: the
  * tag loops test one table entry a byte instead of seven compares (a
- * text of HTML is mostly tags). */
+ * text of HTML is mostly tags).  The tokenizer's whitespace: CR counts
+ * since input preprocessing turns it into LF. */
 #define SS_C_WS 1
 #define SS_C_SLASH 2
 #define SS_C_GT 4
@@ -71,6 +65,12 @@ static const uint8_t ss_cls[256] = {
 	['\r'] = SS_C_WS, [' '] = SS_C_WS, ['/'] = SS_C_SLASH,
 	['>'] = SS_C_GT, ['='] = SS_C_EQ, ['<'] = SS_C_LT,
 };
+
+/* c: a byte's value, 0..255 */
+static int ss_ws(int c)
+{
+	return ss_cls[c] & SS_C_WS;
+}
 
 /* Whether s[0..n) holds a byte of class `cls`: values and names are
  * short, and two memchr calls each cost more than this loop. */
