@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "../splitmix.h"
 
 const char *const shape_names[SHAPE_N] = {
 	"scripts", "html", "records", "mail",
@@ -18,11 +19,7 @@ static uint64_t shape_rng;
 
 static unsigned rnd(unsigned n)
 {
-	uint64_t z = (shape_rng += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return (unsigned)((z ^ (z >> 31)) % n);
+	return (unsigned)(splitmix64(&shape_rng) % n);
 }
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -20,6 +20,7 @@
 #include "../../plugins/input-patterns/ip.h"
 #include "../splitmix.h"
 #include "../tap.h"
+#include "../utf8enc.h"
 
 static uint64_t seed = 0x7363616e74657374ull;
 
@@ -597,29 +598,13 @@ static void memo_same(void)
 	ip_scanner_mark(sc, all);
 	for (int32_t k = 0; k < 24 + 0x10000 / 7 && !fail; k++) {
 		int32_t cp = k < 24 ? fixed[k] : 0x80 + (k - 24) * 7;
-		unsigned char u[4];
-		char buf[64];
-		size_t n = 0, h1, i;
+		char u[4], buf[64];
+		size_t n, h1, i;
 		ip_hits h;
 
 		if (cp >= 0xD800 && cp < 0xE000)
 			continue;
-		if (cp < 0x800) {
-			u[0] = (unsigned char)(0xC0 | cp >> 6);
-			u[1] = (unsigned char)(0x80 | (cp & 0x3F));
-			n = 2;
-		} else if (cp < 0x10000) {
-			u[0] = (unsigned char)(0xE0 | cp >> 12);
-			u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-			u[2] = (unsigned char)(0x80 | (cp & 0x3F));
-			n = 3;
-		} else {
-			u[0] = (unsigned char)(0xF0 | cp >> 18);
-			u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-			u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-			u[3] = (unsigned char)(0x80 | (cp & 0x3F));
-			n = 4;
-		}
+		n = utf8_encode((uint32_t)cp, u);
 		/* "ti" CP "on#" CP "on#": with CP "ti"-less, no hit */
 		memcpy(buf, "ti", 2);
 		memcpy(buf + 2, u, n);

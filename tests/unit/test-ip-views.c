@@ -14,6 +14,7 @@
 #include "../../plugins/input-patterns/ip.h"
 #include "../splitmix.h"
 #include "../tap.h"
+#include "../utf8enc.h"
 
 static ip_units units;
 static ip_view ref = IP_VIEW_INIT, fast = IP_VIEW_INIT,
@@ -259,25 +260,6 @@ static void plain_starts(void)
  * memo in the units): on a text where code points repeat, the units must
  * be those of folding each character on its own in fresh units, offsets
  * moved along. */
-static void utf8_put(char *out, size_t *n, int32_t cp)
-{
-	if (cp < 0x80) {
-		out[(*n)++] = (char)cp;
-	} else if (cp < 0x800) {
-		out[(*n)++] = (char)(0xC0 | cp >> 6);
-		out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-	} else if (cp < 0x10000) {
-		out[(*n)++] = (char)(0xE0 | cp >> 12);
-		out[(*n)++] = (char)(0x80 | (cp >> 6 & 0x3F));
-		out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-	} else {
-		out[(*n)++] = (char)(0xF0 | cp >> 18);
-		out[(*n)++] = (char)(0x80 | (cp >> 12 & 0x3F));
-		out[(*n)++] = (char)(0x80 | (cp >> 6 & 0x3F));
-		out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-	}
-}
-
 static void memo_folds(void)
 {
 	static char text[4096];
@@ -313,7 +295,7 @@ static void memo_folds(void)
 					       : (int32_t)('a' + next() % 26);
 			size_t at = n;
 
-			utf8_put(text, &n, c);
+			n += utf8_encode((uint32_t)c, text + n);
 			if (ip_normalise(text + at, n - at, &one) < 0) {
 				fail = 1;
 				break;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include "../splitmix.h"
 #include "../tap.h"
+#include "../utf8enc.h"
 
 /* Inputs per stack: 4000, or 400 under valgrind. */
 static int ninputs = 4000;
@@ -52,19 +53,8 @@ static const char *pick(const char *const *v, size_t n)
 static void put_cp(gs_buf *b, uint32_t c)
 {
 	char u[4];
-	size_t n;
 
-	if (c < 0x80)
-		u[0] = (char)c, n = 1;
-	else if (c < 0x800)
-		u[0] = (char)(0xC0 | c >> 6), n = 2;
-	else if (c < 0x10000)
-		u[0] = (char)(0xE0 | c >> 12), n = 3;
-	else
-		u[0] = (char)(0xF0 | c >> 18), n = 4;
-	for (size_t i = 1; i < n; i++)
-		u[i] = (char)(0x80 | ((c >> (6 * (n - 1 - i))) & 0x3F));
-	gs_buf_append(b, u, n);
+	gs_buf_append(b, u, utf8_encode(c, u));
 }
 
 /* A code point of any length, no NUL, no surrogate. */

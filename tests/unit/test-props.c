@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "../splitmix.h"
 #include "../tap.h"
+#include "../utf8enc.h"
 
 #define INPUTS 2000
 
@@ -35,20 +36,8 @@ static unsigned below(unsigned n)
 static void put_cp(gs_buf *b, uint32_t c)
 {
 	char u[4];
-	size_t n;
 
-	if (c < 0x80) {
-		u[0] = (char)c, n = 1;
-	} else if (c < 0x800) {
-		u[0] = (char)(0xC0 | c >> 6), n = 2;
-	} else if (c < 0x10000) {
-		u[0] = (char)(0xE0 | c >> 12), n = 3;
-	} else {
-		u[0] = (char)(0xF0 | c >> 18), n = 4;
-	}
-	for (size_t i = 1; i < n; i++)
-		u[i] = (char)(0x80 | ((c >> (6 * (n - 1 - i))) & 0x3F));
-	gs_buf_append(b, u, n);
+	gs_buf_append(b, u, utf8_encode(c, u));
 }
 
 /* A code point from every UTF-8 length, edges included; no NUL, no
