@@ -152,12 +152,15 @@ static int lit_end_min(int a, int b)
 
 /* Clears n bytes at p in 16-byte stores: GCC makes a rep stos of a
  * memset of an info (or of lsec), which is slow to start on some CPUs,
- * and the reader clears several per atom of every rule. */
+ * and the reader clears several per atom of every rule.  n is a size
+ * known where this is inlined: the loop unrolls into plain stores (its
+ * counting and branching cost twice the stores). */
 static inline void lit_clear(void *p, size_t n)
 {
 	unsigned char *c = p;
 	size_t k;
 
+#pragma GCC unroll 32
 	for (k = 0; k + 16 <= n; k += 16)
 		__builtin_memset(c + k, 0, 16);
 	__builtin_memset(c + k, 0, n - k);
@@ -219,13 +222,34 @@ static size_t lset_vcap(size_t n)
 	return n <= LIT_V0 ? LIT_V0 : (n & (n - 1)) ? 2 * n : n;
 }
 
-static void lset_free(lset *s)
+/* The room a set of n strings has at least, whichever way it grew: the
+ * power of two from n up (LIT_V0 at least), since lset_add grows the
+ * array when n reaches one and lset_move to lset_vcap, never less. */
+static size_t lset_room(size_t n)
 {
-	if (!s->pool && !s->v) { /* most of those freed: no spares to touch */
+	size_t r = LIT_V0;
+
+	while (r < n)
+		r *= 2;
+	return r;
+}
+
+static void lset_release(lset *s);
+
+/* Most sets freed hold nothing: those take no call (nor the per-thread
+ * spares, whose every use calls into the dynamic linker in a module). */
+static inline void lset_free(lset *s)
+{
+	if (!s->pool && !s->v) {
 		s->n = 0;
 		s->tail = NULL;
 		return;
 	}
+	lset_release(s);
+}
+
+static void lset_release(lset *s)
+{
 	while (s->pool) {
 		lblock *b = s->pool;
 
@@ -384,7 +408,9 @@ static int lset_move(lset *to, lset *from)
 		lset_free(from);
 		return 0;
 	}
-	if (!(v = gs_realloc(to->v, lset_vcap(to->n + from->n) * sizeof *v)))
+	v = to->v;
+	if ((!v || to->n + from->n > lset_room(to->n)) &&
+	    !(v = gs_realloc(to->v, lset_vcap(to->n + from->n) * sizeof *v)))
 		return -1;
 	memcpy(v + to->n, from->v, from->n * sizeof *v);
 	to->v = v;
