@@ -156,6 +156,7 @@ passes "How do I print everything above a certain line in a text file with sed?"
 passes "Important system update: the office closes at 5pm on Friday."
 passes "Forget your training wheels, it's time to ride a real bike!"
 passes "How do I render an image in Markdown? ![cat](https://example.com/cat.png)"
+passes "Embed it as ![chart](https://example.com/chart.png?w=300&h=200) in the README."
 
 # ---- redaction: spans map back to the original text --------------------
 for f in "$GOLD"/*.in; do
