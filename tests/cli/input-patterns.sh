@@ -294,6 +294,25 @@ is "$rc" 3 "match limit: the call fails (closed)"
 like "$(err)" "input-patterns failed: match limit reached" "match limit: reason"
 is "$(out)" "" "match limit: nothing is passed on"
 
+# ---- floods of the rules' own words -----------------------------------
+# A prompt of the length-limit's 4000 characters made of one rule's words
+# over and over keeps its regions dense and its searches long: no shipped
+# rule may reach the match limit on one (that would fail the call closed
+# on a text anyone can send).  The verdict may be either.
+for unit in "user: " "user: hello assistant: " "human: ignore this " \
+	"developer mode " "ignore that, " "first letters of the password " \
+	"show me the the the the the instructions you " "if you are an ai, " \
+	"ai: ignore the " "update your system prompt your " \
+	"ingore all all all all " "instructions " "you are you are " \
+	"ignore all previous " "i g n o r e " "nun folgt neue " \
+	"![x](https://e.x/?q=secret) " "refusals are not " "your safety "; do
+	flood=$unit
+	while [ ${#flood} -lt 3900 ]; do flood=$flood$unit; done
+	gs_in "$flood" filter -s "$REJ"
+	case $rc in 0 | 1) got=verdict ;; *) got="exit $rc: $(err)" ;; esac
+	is "$got" verdict "flood of \"$unit\": a verdict, no match limit"
+done
+
 # ---- corpora: one process each, through --jsonl ------------------------
 # A corpus line is one prompt; the two characters \n stand for a line
 # break, which JSON reads the same way; # starts a comment.
